@@ -1,0 +1,108 @@
+// braidfs [-f] [-d] [-o OPTS] SOURCE MOUNTPOINT
+//
+// Without -f the command re-runs itself in the background and returns only
+// once the mount is live (exit 0) or has failed (exit 1, one line on stderr).
+// The child reports over an inherited pipe (fd 3, BRAIDFS_READY_FD).
+import { spawn } from 'node:child_process';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { OptionError, helpText } from '../config/options.js';
+import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION } from '../fuse/abi.js';
+import { createLogger } from '../sys/log.js';
+import { parseArgs } from './args.js';
+import { serve, UsageError } from './serve.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(here, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const USAGE = `usage: braidfs [-f] [-d] [-o OPTIONS] SOURCE MOUNTPOINT
+
+Mounts SOURCE (a directory) at MOUNTPOINT through FUSE.
+
+  -f            stay in the foreground
+  -d            trace every request and reply (implies -f)
+  -o OPTIONS    comma-separated options, below
+  -h, --help    this text
+  -V, --version print the version and the FUSE protocol spoken
+
+options:
+`;
+
+function fail(msg: string, readyFd: number | undefined): never {
+  process.stderr.write(`braidfs: ${msg}\n`);
+  if (readyFd !== undefined) {
+    try {
+      writeSync(readyFd, `error ${msg}\n`);
+    } catch {
+      // the parent is gone; nothing more to tell
+    }
+  }
+  process.exit(1);
+}
+
+function background(argv: readonly string[]): void {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '-f', ...argv], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BRAIDFS_READY_FD: '3' },
+  });
+  let said = '';
+  let errText = '';
+  child.stderr?.on('data', (d: Buffer) => (errText += d.toString('utf8')));
+  const ready = child.stdio[3] as NodeJS.ReadableStream;
+  ready.on('data', (d: Buffer) => {
+    said += d.toString('utf8');
+    if (said.startsWith('ok')) {
+      // Live: detach from the daemon. Its later stderr goes nowhere we hold.
+      child.stderr?.destroy();
+      child.unref();
+      process.exit(0);
+    }
+  });
+  child.on('exit', (code, signal) => {
+    const line = /^error (.*)$/m.exec(said)?.[1] ?? errText.trim().split('\n').pop() ?? `the daemon exited (${code ?? signal})`;
+    process.stderr.write(`braidfs: ${line.replace(/^braidfs(\[\d+\])?:\s*/, '')}\n`);
+    process.exit(code && code !== 0 ? code : 1);
+  });
+}
+
+function main(argv: readonly string[]): void {
+  const readyFd = process.env.BRAIDFS_READY_FD ? Number(process.env.BRAIDFS_READY_FD) : undefined;
+  delete process.env.BRAIDFS_READY_FD;
+  let cmd;
+  try {
+    cmd = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof OptionError) fail(e.message, readyFd);
+    throw e;
+  }
+  if (cmd.kind === 'help') {
+    process.stdout.write(USAGE + helpText() + '\n');
+    return;
+  }
+  if (cmd.kind === 'version') {
+    process.stdout.write(`braidfs ${version()}\nFUSE protocol ${FUSE_KERNEL_VERSION}.${FUSE_KERNEL_MINOR_VERSION}\n`);
+    return;
+  }
+  if (!cmd.foreground) return background(argv);
+  const log = createLogger(cmd.config.debug ? 'debug' : 'info');
+  try {
+    const served = serve(cmd.source, cmd.mountpoint, cmd.config, log, () => {
+      if (readyFd !== undefined) {
+        writeSync(readyFd, 'ok\n');
+        closeSync(readyFd);
+      }
+    });
+    void served.done.then((code) => process.exit(code));
+  } catch (e) {
+    if (e instanceof UsageError) fail(e.message, readyFd);
+    fail(e instanceof Error ? e.message : String(e), readyFd);
+  }
+}
+
+main(process.argv.slice(2));

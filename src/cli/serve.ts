@@ -1,0 +1,113 @@
+// The daemon proper: mount, serve until unmounted or signalled, clean up.
+import { realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config/options.js';
+import { mount, unmount, MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../fuse/mount.js';
+import { Session } from '../fuse/session.js';
+import { enableTrace } from '../fuse/trace.js';
+import { forget, makeHandlers } from '../ops/index.js';
+import type { OpContext } from '../ops/context.js';
+import { Errno, FsError, errnoName } from '../sys/errno.js';
+import type { Logger } from '../sys/log.js';
+import { HandleTable } from '../union/handles.js';
+import { InodeTable } from '../union/inodes.js';
+import { LockTable } from '../union/locks.js';
+import { PassthroughTable } from '../union/passthrough.js';
+
+export class UsageError extends Error {}
+
+function checkDir(what: string, p: string): string {
+  let st;
+  try {
+    st = statSync(p);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'error';
+    throw new UsageError(`${what} '${p}' is not accessible (${code})`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${what} '${p}' is not a directory`);
+  return realpathSync(p);
+}
+
+/** A branch inside the mountpoint, or the reverse, would deadlock the daemon on its own mount. */
+function checkNesting(source: string, mountpoint: string): void {
+  const inside = (a: string, b: string): boolean => a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
+  if (inside(source, mountpoint)) throw new UsageError(`source '${source}' is inside the mountpoint '${mountpoint}'; that would deadlock`);
+  if (inside(mountpoint, source)) throw new UsageError(`mountpoint '${mountpoint}' is inside the source '${source}'; that would deadlock`);
+}
+
+export interface Served {
+  /** Resolves with the process exit code once the filesystem is gone. */
+  done: Promise<number>;
+}
+
+/**
+ * Mounts and serves. `onReady` fires once the kernel's INIT is answered,
+ * i.e. when the mount is usable.
+ */
+export function serve(sourceArg: string, mountpointArg: string, config: Config, log: Logger, onReady: () => void): Served {
+  const source = checkDir('source', resolve(sourceArg));
+  const mountpoint = checkDir('mountpoint', resolve(mountpointArg));
+  checkNesting(source, mountpoint);
+  // Files are created with exactly the mode the kernel sends (it has
+  // applied the caller's umask already).
+  process.umask(0);
+  if (config.debug) enableTrace(log);
+
+  const flags = (config.readOnly ? MS_RDONLY : 0) | (config.nosuid ? MS_NOSUID : 0) | (config.nodev ? MS_NODEV : 0) | (config.noexec ? MS_NOEXEC : 0) | (config.noatime ? MS_NOATIME : 0);
+  let mounted;
+  try {
+    mounted = mount({ mountpoint, fsname: config.fsname ?? source, subtype: 'braidfs', flags, allowOther: config.allowOther && process.getuid?.() === 0, maxRead: config.maxWrite });
+  } catch (e) {
+    if (e instanceof FsError) {
+      if (e.errno === Errno.EPERM) throw new UsageError(`not permitted to mount on '${mountpoint}' (run as root, in a user namespace, or install fusermount3)`);
+      throw new UsageError(`cannot mount on '${mountpoint}': ${e.code} (${e.syscall ?? 'mount'})`);
+    }
+    throw e;
+  }
+  log.debug(`mounted ${source} on ${mountpoint} via ${mounted.via}`);
+
+  const passthrough = new PassthroughTable(mounted.fd, config.passthroughIo !== 'off', log);
+  const ctx: OpContext = {
+    root: Buffer.from(source),
+    inodes: new InodeTable(),
+    handles: new HandleTable(),
+    locks: new LockTable(),
+    passthrough,
+    passthroughIo: config.passthroughIo,
+    timeouts: { entry: config.cacheEntry, attr: config.cacheAttr, negative: config.cacheNegativeEntry },
+    log,
+    daemonGid: process.getgid?.() ?? 0,
+  };
+  const session = new Session(
+    mounted.fd,
+    { maxWrite: config.maxWrite, passthrough: config.passthroughIo !== 'off', writebackCache: false, readdirplus: true, locks: true, maxBackground: 64, congestionThreshold: 48 },
+    {
+      handlers: makeHandlers(ctx),
+      forget: (items) => forget(ctx, items),
+      onInit: (n) => {
+        if (config.passthroughIo !== 'off' && !n.passthrough) passthrough.disable('the kernel did not offer FUSE passthrough (needs Linux >= 6.9)');
+        onReady();
+      },
+    },
+    log,
+  );
+  session.start();
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${why}: unmounting ${mountpoint}`);
+    const r = unmount(mountpoint, mounted.via);
+    if (r < 0 && -r !== Errno.EINVAL) log.warn(`unmount failed: ${errnoName(-r)}`);
+    // If the kernel does not end the connection promptly (e.g. a lazy
+    // unmount still in use), exit anyway; closing the fd aborts it.
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
+
+  const done = session.ended$.then((errno) => (errno === Errno.ENODEV || stopping ? 0 : 1));
+  return { done };
+}

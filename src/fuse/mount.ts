@@ -1,0 +1,65 @@
+// Mounting and unmounting: mount(2) directly when privileged (root, or root
+// of a user namespace), else through the setuid fusermount3 helper.
+import { statSync } from 'node:fs';
+import { native } from '../native/index.js';
+import { Errno, errnoName, FsError } from '../sys/errno.js';
+
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
+export const MS_NOATIME = 1024;
+const MNT_DETACH = 2;
+
+export interface MountSpec {
+  mountpoint: string;
+  /** Shown as the "device" in /proc/mounts. */
+  fsname: string;
+  subtype: string;
+  flags: number;
+  allowOther: boolean;
+  maxRead: number;
+}
+
+export interface Mounted {
+  fd: number;
+  via: 'mount(2)' | 'fusermount3';
+}
+
+export function mount(spec: MountSpec): Mounted {
+  const st = statSync(spec.mountpoint);
+  const rootmode = (st.mode & 0o170000).toString(8);
+  const fd = native.devOpen();
+  if (fd < 0) {
+    if (-fd === Errno.ENOENT || -fd === Errno.ENODEV) throw new FsError(-fd, 'open /dev/fuse (is the fuse module loaded?)');
+    throw new FsError(-fd, 'open /dev/fuse');
+  }
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const opts = [`fd=${fd}`, `rootmode=${rootmode}`, `user_id=${uid}`, `group_id=${gid}`, 'default_permissions'];
+  if (spec.allowOther) opts.push('allow_other');
+  opts.push(`max_read=${spec.maxRead}`);
+  const r = native.mount(spec.fsname, spec.mountpoint, `fuse.${spec.subtype}`, spec.flags, opts.join(','));
+  if (r === 0) return { fd, via: 'mount(2)' };
+  native.close(fd);
+  if (-r !== Errno.EPERM) throw new FsError(-r, 'mount', spec.mountpoint);
+  // Not privileged: let the setuid helper mount and hand us the fd.
+  const fm = ['default_permissions', `fsname=${spec.fsname.replace(/,/g, '\\,')}`, `subtype=${spec.subtype}`, `max_read=${spec.maxRead}`];
+  if (spec.allowOther) fm.push('allow_other');
+  if (spec.flags & MS_RDONLY) fm.push('ro');
+  if (spec.flags & MS_NOATIME) fm.push('noatime');
+  const ffd = native.fusermount(spec.mountpoint, fm.join(','));
+  if (ffd < 0) throw new FsError(-ffd, `mount via fusermount3 (${errnoName(-ffd)})`, spec.mountpoint);
+  return { fd: ffd, via: 'fusermount3' };
+}
+
+/** Unmounts; a busy mount is detached lazily so the daemon can still exit. */
+export function unmount(mountpoint: string, via: Mounted['via']): number {
+  if (via === 'fusermount3') {
+    const r = native.umount2(mountpoint, 0);
+    return r;
+  }
+  let r = native.umount2(mountpoint, 0);
+  if (r === -Errno.EBUSY) r = native.umount2(mountpoint, MNT_DETACH);
+  return r;
+}

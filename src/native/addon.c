@@ -1,0 +1,821 @@
+// braidfs native shim: syscalls only, no filesystem logic.
+//
+// Every function returns a number: >= 0 on success, -errno on failure.
+// Nothing here throws for a failed syscall; argument-type mistakes from JS
+// throw a TypeError (a programming error, never a kernel request's fault).
+// Async functions run on the libuv thread pool and resolve (never reject)
+// with the same convention, so a slow branch never blocks the JS thread.
+#define _GNU_SOURCE
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <dirent.h>
+#include <unistd.h>
+
+extern char **environ;
+
+// ioctl numbers from the 7.45 uapi header (Debian's header is 7.38 and lacks them).
+#define BRAID_FUSE_DEV_IOC_CLONE 0x8004E500u
+#define BRAID_FUSE_DEV_IOC_BACKING_OPEN 0x4010E501u
+#define BRAID_FUSE_DEV_IOC_BACKING_CLOSE 0x4004E502u
+
+struct braid_backing_map {
+  int32_t fd;
+  uint32_t flags;
+  uint64_t padding;
+};
+
+#define NAPI_CALL(env, call)                                                   \
+  do {                                                                         \
+    if ((call) != napi_ok) {                                                   \
+      napi_throw_error((env), NULL, "braidfs native: N-API call failed: " #call); \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+#define MAX_ARGS 8
+
+// ---------------------------------------------------------------------------
+// argument helpers
+
+static napi_value make_num(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, NULL, "braidfs native: too few arguments");
+    return -1;
+  }
+  return 0;
+}
+
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_bigint) {
+    bool lossless;
+    return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok ? 0 : -1;
+  }
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "braidfs native: expected a number");
+    return -1;
+  }
+  return 0;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t *out) {
+  int64_t x;
+  if (get_i64(env, v, &x) != 0) return -1;
+  *out = (int32_t)x;
+  return 0;
+}
+
+// Copies a path-like argument (Buffer or string) into a NUL-terminated heap
+// string. Paths are bytes: a Buffer is taken verbatim, never re-encoded.
+static char *get_path(napi_env env, napi_value v) {
+  bool is_buf = false;
+  napi_is_buffer(env, v, &is_buf);
+  if (is_buf) {
+    void *data;
+    size_t len;
+    if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) return NULL;
+    if (memchr(data, 0, len) != NULL) {
+      napi_throw_type_error(env, NULL, "braidfs native: path contains a NUL byte");
+      return NULL;
+    }
+    char *s = malloc(len + 1);
+    if (!s) return NULL;
+    memcpy(s, data, len);
+    s[len] = 0;
+    return s;
+  }
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "braidfs native: expected a Buffer or string path");
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  if (!s) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static int get_buffer(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is_buf = false;
+  napi_is_buffer(env, v, &is_buf);
+  if (!is_buf) {
+    bool is_ta = false;
+    napi_is_typedarray(env, v, &is_ta);
+    if (!is_ta) {
+      napi_throw_type_error(env, NULL, "braidfs native: expected a Buffer");
+      return -1;
+    }
+    napi_typedarray_type type;
+    size_t length, offset;
+    napi_value ab;
+    napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset);
+    size_t elem = (type == napi_bigint64_array || type == napi_biguint64_array || type == napi_float64_array) ? 8 : 1;
+    *len = length * elem;
+    return 0;
+  }
+  return napi_get_buffer_info(env, v, data, len) == napi_ok ? 0 : -1;
+}
+
+// ---------------------------------------------------------------------------
+// async syscall framework: one work item type, a switch on the operation.
+
+enum op_kind {
+  OP_LSTAT, OP_FSTAT, OP_MKNOD, OP_RENAMEAT2, OP_LSETXATTR, OP_LGETXATTR,
+  OP_LLISTXATTR, OP_LREMOVEXATTR, OP_UTIMENSAT, OP_FUTIMENS, OP_FALLOCATE,
+  OP_LSEEK, OP_COPY_FILE_RANGE, OP_FICLONE, OP_STATVFS, OP_READDIR, OP_LCHMOD,
+  OP_FSETXATTR, OP_FGETXATTR, OP_FLISTXATTR, OP_FREMOVEXATTR, OP_WRITE, OP_LINK_FOLLOW, OP_STATX,
+};
+
+struct work {
+  napi_async_work handle;
+  napi_deferred deferred;
+  napi_ref keep[2];     // JS buffers that must outlive the work
+  enum op_kind kind;
+  char *path[2];
+  int64_t n[MAX_ARGS];
+  void *buf;            // caller-owned output/input buffer
+  size_t buflen;
+  void *outbuf;         // malloc'd result (readdir)
+  size_t outlen;
+  double result;
+};
+
+static void fill_stat(int64_t *out, const struct stat *st) {
+  out[0] = (int64_t)st->st_dev;
+  out[1] = (int64_t)st->st_ino;
+  out[2] = st->st_mode;
+  out[3] = (int64_t)st->st_nlink;
+  out[4] = st->st_uid;
+  out[5] = st->st_gid;
+  out[6] = (int64_t)st->st_rdev;
+  out[7] = st->st_size;
+  out[8] = st->st_blksize;
+  out[9] = st->st_blocks;
+  out[10] = st->st_atim.tv_sec;
+  out[11] = st->st_atim.tv_nsec;
+  out[12] = st->st_mtim.tv_sec;
+  out[13] = st->st_mtim.tv_nsec;
+  out[14] = st->st_ctim.tv_sec;
+  out[15] = st->st_ctim.tv_nsec;
+}
+
+// Reads a whole directory into one packed buffer:
+// repeated { u64 ino; u8 type; u8 pad; u16 namelen; name bytes } (no NUL).
+static int read_dir_packed(const char *path, void **out, size_t *outlen) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -errno;
+  size_t cap = 16384, len = 0;
+  unsigned char *buf = malloc(cap);
+  if (!buf) { close(fd); return -ENOMEM; }
+  char dbuf[65536];
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, dbuf, sizeof dbuf);
+    if (n < 0) { int e = errno; free(buf); close(fd); return -e; }
+    if (n == 0) break;
+    for (long pos = 0; pos < n;) {
+      struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(dbuf + pos);
+      size_t nl = strlen(d->name);
+      size_t need = 12 + nl;
+      if (len + need > cap) {
+        while (len + need > cap) cap *= 2;
+        unsigned char *nb = realloc(buf, cap);
+        if (!nb) { free(buf); close(fd); return -ENOMEM; }
+        buf = nb;
+      }
+      memcpy(buf + len, &d->ino, 8);
+      buf[len + 8] = d->type;
+      buf[len + 9] = 0;
+      uint16_t l16 = (uint16_t)nl;
+      memcpy(buf + len + 10, &l16, 2);
+      memcpy(buf + len + 12, d->name, nl);
+      len += need;
+      pos += d->reclen;
+    }
+  }
+  close(fd);
+  *out = buf;
+  *outlen = len;
+  return 0;
+}
+
+static void work_execute(napi_env env, void *data) {
+  (void)env;
+  struct work *w = data;
+  long r = 0;
+  struct stat st;
+  switch (w->kind) {
+    case OP_LSTAT:
+      r = lstat(w->path[0], &st);
+      if (r == 0) fill_stat(w->buf, &st);
+      break;
+    case OP_FSTAT:
+      r = fstat((int)w->n[0], &st);
+      if (r == 0) fill_stat(w->buf, &st);
+      break;
+    case OP_MKNOD:
+      r = mknod(w->path[0], (mode_t)w->n[0], (dev_t)w->n[1]);
+      break;
+    case OP_RENAMEAT2:
+      r = syscall(SYS_renameat2, AT_FDCWD, w->path[0], AT_FDCWD, w->path[1], (unsigned)w->n[0]);
+      break;
+    case OP_LSETXATTR:
+      r = lsetxattr(w->path[0], w->path[1], w->buf, w->buflen, (int)w->n[0]);
+      break;
+    case OP_FSETXATTR:
+      r = fsetxattr((int)w->n[1], w->path[1], w->buf, w->buflen, (int)w->n[0]);
+      break;
+    case OP_LGETXATTR:
+      r = lgetxattr(w->path[0], w->path[1], w->buflen ? w->buf : NULL, w->buflen);
+      break;
+    case OP_FGETXATTR:
+      r = fgetxattr((int)w->n[1], w->path[1], w->buflen ? w->buf : NULL, w->buflen);
+      break;
+    case OP_LLISTXATTR:
+      r = llistxattr(w->path[0], w->buflen ? w->buf : NULL, w->buflen);
+      break;
+    case OP_FLISTXATTR:
+      r = flistxattr((int)w->n[1], w->buflen ? w->buf : NULL, w->buflen);
+      break;
+    case OP_LREMOVEXATTR:
+      r = lremovexattr(w->path[0], w->path[1]);
+      break;
+    case OP_FREMOVEXATTR:
+      r = fremovexattr((int)w->n[1], w->path[1]);
+      break;
+    case OP_UTIMENSAT:
+    case OP_FUTIMENS: {
+      struct timespec ts[2] = {{w->n[0], w->n[1]}, {w->n[2], w->n[3]}};
+      if (w->kind == OP_UTIMENSAT)
+        r = utimensat(AT_FDCWD, w->path[0], ts, AT_SYMLINK_NOFOLLOW);
+      else
+        r = futimens((int)w->n[4], ts);
+      break;
+    }
+    case OP_FALLOCATE:
+      r = fallocate((int)w->n[0], (int)w->n[1], (off_t)w->n[2], (off_t)w->n[3]);
+      break;
+    case OP_LSEEK: {
+      off_t o = lseek((int)w->n[0], (off_t)w->n[1], (int)w->n[2]);
+      if (o < 0) { w->result = -errno; return; }
+      w->result = (double)o;
+      return;
+    }
+    case OP_COPY_FILE_RANGE: {
+      loff_t in_off = w->n[1], out_off = w->n[3];
+      ssize_t c = copy_file_range((int)w->n[0], &in_off, (int)w->n[2], &out_off, (size_t)w->n[4], (unsigned)w->n[5]);
+      if (c < 0) { w->result = -errno; return; }
+      w->result = (double)c;
+      return;
+    }
+    case OP_FICLONE:
+      r = ioctl((int)w->n[0], FICLONE, (int)w->n[1]);
+      break;
+    case OP_STATVFS: {
+      struct statvfs sv;
+      r = statvfs(w->path[0], &sv);
+      if (r == 0) {
+        int64_t *o = w->buf;
+        o[0] = (int64_t)sv.f_bsize;
+        o[1] = (int64_t)sv.f_frsize;
+        o[2] = (int64_t)sv.f_blocks;
+        o[3] = (int64_t)sv.f_bfree;
+        o[4] = (int64_t)sv.f_bavail;
+        o[5] = (int64_t)sv.f_files;
+        o[6] = (int64_t)sv.f_ffree;
+        o[7] = (int64_t)sv.f_namemax;
+        o[8] = (int64_t)sv.f_flag;
+      }
+      break;
+    }
+    case OP_READDIR: {
+      int e = read_dir_packed(w->path[0], &w->outbuf, &w->outlen);
+      w->result = e;
+      return;
+    }
+    case OP_LCHMOD:
+      r = fchmodat(AT_FDCWD, w->path[0], (mode_t)w->n[0], AT_SYMLINK_NOFOLLOW);
+      break;
+    case OP_LINK_FOLLOW:
+      // linkat with AT_SYMLINK_FOLLOW gives a name to an O_TMPFILE file
+      // through /proc/self/fd/N.
+      r = linkat(AT_FDCWD, w->path[0], AT_FDCWD, w->path[1], AT_SYMLINK_FOLLOW);
+      break;
+    case OP_STATX: {
+      struct statx sx;
+      // n[0] = fd (or -1 for the path), n[1] = statx mask wanted
+      if (w->n[0] >= 0)
+        r = statx((int)w->n[0], "", AT_EMPTY_PATH, (unsigned)w->n[1], &sx);
+      else
+        r = statx(AT_FDCWD, w->path[0], AT_SYMLINK_NOFOLLOW, (unsigned)w->n[1], &sx);
+      if (r == 0) {
+        int64_t *o = w->buf;
+        o[0] = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+        o[1] = (int64_t)sx.stx_ino;
+        o[2] = sx.stx_mode;
+        o[3] = sx.stx_nlink;
+        o[4] = sx.stx_uid;
+        o[5] = sx.stx_gid;
+        o[6] = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+        o[7] = (int64_t)sx.stx_size;
+        o[8] = sx.stx_blksize;
+        o[9] = (int64_t)sx.stx_blocks;
+        o[10] = sx.stx_atime.tv_sec; o[11] = sx.stx_atime.tv_nsec;
+        o[12] = sx.stx_mtime.tv_sec; o[13] = sx.stx_mtime.tv_nsec;
+        o[14] = sx.stx_ctime.tv_sec; o[15] = sx.stx_ctime.tv_nsec;
+        o[16] = sx.stx_btime.tv_sec; o[17] = sx.stx_btime.tv_nsec;
+        o[18] = sx.stx_mask;
+        o[19] = (int64_t)sx.stx_attributes;
+      }
+      break;
+    }
+    case OP_WRITE:
+      // One message per write on /dev/fuse; used for notifications, which may
+      // block on a directory lock and so must never run on the JS thread.
+      do { r = write((int)w->n[0], w->buf, w->buflen); } while (r < 0 && errno == EINTR);
+      break;
+  }
+  w->result = r < 0 ? -errno : (double)r;
+}
+
+static void free_outbuf(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static void work_complete(napi_env env, napi_status status, void *data) {
+  struct work *w = data;
+  napi_value result;
+  if (w->kind == OP_READDIR && w->result == 0) {
+    if (napi_create_external_buffer(env, w->outlen, w->outbuf, free_outbuf, NULL, &result) != napi_ok) {
+      free(w->outbuf);
+      result = make_num(env, -ENOMEM);
+    }
+    w->outbuf = NULL;
+  } else {
+    result = make_num(env, status == napi_ok ? w->result : -EIO);
+  }
+  napi_resolve_deferred(env, w->deferred, result);
+  for (int i = 0; i < 2; i++) {
+    free(w->path[i]);
+    if (w->keep[i]) napi_delete_reference(env, w->keep[i]);
+  }
+  free(w->outbuf);
+  napi_delete_async_work(env, w->handle);
+  free(w);
+}
+
+static napi_value queue_work(napi_env env, struct work *w) {
+  napi_value promise, name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok) goto fail;
+  napi_create_string_utf8(env, "braidfs-syscall", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, work_execute, work_complete, w, &w->handle) != napi_ok) goto fail;
+  if (napi_queue_async_work(env, w->handle) != napi_ok) goto fail;
+  return promise;
+fail:
+  free(w->path[0]);
+  free(w->path[1]);
+  free(w);
+  napi_throw_error(env, NULL, "braidfs native: could not queue work");
+  return NULL;
+}
+
+static struct work *new_work(enum op_kind kind) {
+  struct work *w = calloc(1, sizeof *w);
+  if (w) w->kind = kind;
+  return w;
+}
+
+// Binds a buffer argument to the work item and keeps it alive until completion.
+static int bind_buffer(napi_env env, struct work *w, napi_value v, int slot) {
+  if (get_buffer(env, v, &w->buf, &w->buflen) != 0) return -1;
+  return napi_create_reference(env, v, 1, &w->keep[slot]) == napi_ok ? 0 : -1;
+}
+
+static napi_value fail_work(struct work *w) {
+  if (w) {
+    free(w->path[0]);
+    free(w->path[1]);
+    free(w);
+  }
+  return NULL;
+}
+
+// Generic binder: spec letters say how to read each argument.
+//   p/q: path into path[0]/path[1]; n: next integer into n[]; b: buffer (kept alive)
+static napi_value start(napi_env env, napi_callback_info info, enum op_kind kind, const char *spec) {
+  size_t want = strlen(spec);
+  napi_value argv[MAX_ARGS];
+  if (get_args(env, info, want, argv) != 0) return NULL;
+  struct work *w = new_work(kind);
+  if (!w) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  int ni = 0;
+  for (size_t i = 0; i < want; i++) {
+    switch (spec[i]) {
+      case 'p':
+      case 'q':
+        w->path[spec[i] == 'p' ? 0 : 1] = get_path(env, argv[i]);
+        if (!w->path[spec[i] == 'p' ? 0 : 1]) return fail_work(w);
+        break;
+      case 'n':
+        if (get_i64(env, argv[i], &w->n[ni++]) != 0) return fail_work(w);
+        break;
+      case 'b':
+        if (bind_buffer(env, w, argv[i], 0) != 0) return fail_work(w);
+        break;
+    }
+  }
+  return queue_work(env, w);
+}
+
+#define ASYNC_FN(fname, kind, spec) \
+  static napi_value fname(napi_env env, napi_callback_info info) { return start(env, info, kind, spec); }
+
+ASYNC_FN(js_lstat, OP_LSTAT, "pb")
+ASYNC_FN(js_fstat, OP_FSTAT, "nb")
+ASYNC_FN(js_mknod, OP_MKNOD, "pnn")
+ASYNC_FN(js_renameat2, OP_RENAMEAT2, "pqn")
+ASYNC_FN(js_lsetxattr, OP_LSETXATTR, "pqbn")
+ASYNC_FN(js_lgetxattr, OP_LGETXATTR, "pqb")
+ASYNC_FN(js_llistxattr, OP_LLISTXATTR, "pb")
+ASYNC_FN(js_lremovexattr, OP_LREMOVEXATTR, "pq")
+ASYNC_FN(js_utimensat, OP_UTIMENSAT, "pnnnn")
+ASYNC_FN(js_fallocate, OP_FALLOCATE, "nnnn")
+ASYNC_FN(js_lseek, OP_LSEEK, "nnn")
+ASYNC_FN(js_copy_file_range, OP_COPY_FILE_RANGE, "nnnnnn")
+ASYNC_FN(js_ficlone, OP_FICLONE, "nn")
+ASYNC_FN(js_statvfs, OP_STATVFS, "pb")
+ASYNC_FN(js_readdir, OP_READDIR, "p")
+ASYNC_FN(js_lchmod, OP_LCHMOD, "pn")
+ASYNC_FN(js_write_async, OP_WRITE, "nb")
+ASYNC_FN(js_link_follow, OP_LINK_FOLLOW, "pq")
+ASYNC_FN(js_statx, OP_STATX, "pnnb")
+
+// The fd-based xattr calls take the fd first, so shift it into n[1] where
+// work_execute expects it (n[0] holds the flags for setxattr).
+static napi_value js_fsetxattr_shim(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) != 0) return NULL;
+  struct work *w = new_work(OP_FSETXATTR);
+  if (!w) return NULL;
+  if (get_i64(env, argv[0], &w->n[1]) != 0) return fail_work(w);
+  w->path[1] = get_path(env, argv[1]);
+  if (!w->path[1]) return fail_work(w);
+  if (bind_buffer(env, w, argv[2], 0) != 0) return fail_work(w);
+  if (get_i64(env, argv[3], &w->n[0]) != 0) return fail_work(w);
+  return queue_work(env, w);
+}
+
+static napi_value fd_name_buf(napi_env env, napi_callback_info info, enum op_kind kind, int has_name, int has_buf) {
+  napi_value argv[3];
+  size_t want = 1 + (size_t)has_name + (size_t)has_buf;
+  if (get_args(env, info, want, argv) != 0) return NULL;
+  struct work *w = new_work(kind);
+  if (!w) return NULL;
+  if (get_i64(env, argv[0], &w->n[1]) != 0) return fail_work(w);
+  size_t i = 1;
+  if (has_name) {
+    w->path[1] = get_path(env, argv[i++]);
+    if (!w->path[1]) return fail_work(w);
+  }
+  if (has_buf && bind_buffer(env, w, argv[i], 0) != 0) return fail_work(w);
+  return queue_work(env, w);
+}
+static napi_value js_fgetxattr_shim(napi_env env, napi_callback_info info) { return fd_name_buf(env, info, OP_FGETXATTR, 1, 1); }
+static napi_value js_flistxattr_shim(napi_env env, napi_callback_info info) { return fd_name_buf(env, info, OP_FLISTXATTR, 0, 1); }
+static napi_value js_fremovexattr_shim(napi_env env, napi_callback_info info) { return fd_name_buf(env, info, OP_FREMOVEXATTR, 1, 0); }
+static napi_value js_futimens_shim(napi_env env, napi_callback_info info) {
+  // futimens(fd, as, ans, ms, mns): fd goes to n[4]
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv) != 0) return NULL;
+  struct work *w = new_work(OP_FUTIMENS);
+  if (!w) return NULL;
+  if (get_i64(env, argv[0], &w->n[4]) != 0) return fail_work(w);
+  for (int i = 0; i < 4; i++)
+    if (get_i64(env, argv[i + 1], &w->n[i]) != 0) return fail_work(w);
+  return queue_work(env, w);
+}
+
+// ---------------------------------------------------------------------------
+// sync calls: device, mount, ioctls, replies
+
+static napi_value js_dev_open(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  return make_num(env, fd < 0 ? -errno : fd);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t fd;
+  if (get_args(env, info, 1, argv) != 0 || get_i32(env, argv[0], &fd) != 0) return NULL;
+  return make_num(env, close(fd) < 0 ? -errno : 0);
+}
+
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv) != 0) return NULL;
+  char *src = get_path(env, argv[0]), *tgt = get_path(env, argv[1]), *type = get_path(env, argv[2]);
+  int64_t flags = 0;
+  char *data = get_path(env, argv[4]);
+  napi_value res = NULL;
+  if (src && tgt && type && data && get_i64(env, argv[3], &flags) == 0) {
+    int r = mount(src, tgt, type, (unsigned long)flags, data);
+    res = make_num(env, r < 0 ? -errno : 0);
+  }
+  free(src); free(tgt); free(type); free(data);
+  return res;
+}
+
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) != 0) return NULL;
+  char *tgt = get_path(env, argv[0]);
+  int32_t flags;
+  if (!tgt || get_i32(env, argv[1], &flags) != 0) { free(tgt); return NULL; }
+  int r = umount2(tgt, flags);
+  free(tgt);
+  return make_num(env, r < 0 ? -errno : 0);
+}
+
+// Mounts through the setuid fusermount3 helper and returns the /dev/fuse fd
+// it passes back over a socketpair (SCM_RIGHTS), or -errno.
+static napi_value js_fusermount(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv) != 0) return NULL;
+  char *mnt = get_path(env, argv[0]), *opts = get_path(env, argv[1]);
+  if (!mnt || !opts) { free(mnt); free(opts); return NULL; }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) { free(mnt); free(opts); return make_num(env, -errno); }
+  fcntl(sv[1], F_SETFD, FD_CLOEXEC);
+  char commfd[32];
+  snprintf(commfd, sizeof commfd, "_FUSE_COMMFD=%d", sv[0]);
+  size_t n = 0;
+  while (environ[n]) n++;
+  char **envp = calloc(n + 2, sizeof *envp);
+  if (!envp) { close(sv[0]); close(sv[1]); free(mnt); free(opts); return make_num(env, -ENOMEM); }
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(environ[i], "_FUSE_COMMFD=", 13) != 0) envp[k++] = environ[i];
+  envp[k++] = commfd;
+  char *args[] = {"fusermount3", "-o", opts, "--", mnt, NULL};
+  pid_t pid;
+  int r = posix_spawnp(&pid, "fusermount3", NULL, NULL, args, envp);
+  free(envp);
+  close(sv[0]);
+  if (r != 0) { close(sv[1]); free(mnt); free(opts); return make_num(env, -r); }
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } ctl;
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.buf;
+  msg.msg_controllen = sizeof ctl.buf;
+  ssize_t got;
+  do { got = recvmsg(sv[1], &msg, MSG_CMSG_CLOEXEC); } while (got < 0 && errno == EINTR);
+  int fd = -EIO;
+  if (got > 0) {
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  }
+  close(sv[1]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  if (fd < 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0) fd = -EPERM;
+  free(mnt);
+  free(opts);
+  return make_num(env, fd);
+}
+
+static napi_value js_ioctl_clone(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t newfd, srcfd;
+  if (get_args(env, info, 2, argv) != 0 || get_i32(env, argv[0], &newfd) != 0 || get_i32(env, argv[1], &srcfd) != 0) return NULL;
+  uint32_t src = (uint32_t)srcfd;
+  return make_num(env, ioctl(newfd, BRAID_FUSE_DEV_IOC_CLONE, &src) < 0 ? -errno : 0);
+}
+
+static napi_value js_backing_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t devfd, fd;
+  if (get_args(env, info, 2, argv) != 0 || get_i32(env, argv[0], &devfd) != 0 || get_i32(env, argv[1], &fd) != 0) return NULL;
+  struct braid_backing_map map = {fd, 0, 0};
+  int r = ioctl(devfd, BRAID_FUSE_DEV_IOC_BACKING_OPEN, &map);
+  return make_num(env, r < 0 ? -errno : r);
+}
+
+static napi_value js_backing_close(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t devfd, id;
+  if (get_args(env, info, 2, argv) != 0 || get_i32(env, argv[0], &devfd) != 0 || get_i32(env, argv[1], &id) != 0) return NULL;
+  uint32_t id32 = (uint32_t)id;
+  return make_num(env, ioctl(devfd, BRAID_FUSE_DEV_IOC_BACKING_CLOSE, &id32) < 0 ? -errno : 0);
+}
+
+// writev(fd, [buffers]) → bytes written or -errno. Replies to /dev/fuse are
+// one message per call, so this is never a partial write.
+static napi_value js_writev(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t fd;
+  if (get_args(env, info, 2, argv) != 0 || get_i32(env, argv[0], &fd) != 0) return NULL;
+  uint32_t n;
+  if (napi_get_array_length(env, argv[1], &n) != napi_ok || n > 64) {
+    napi_throw_type_error(env, NULL, "braidfs native: writev wants an array of at most 64 buffers");
+    return NULL;
+  }
+  struct iovec iov[64];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    napi_get_element(env, argv[1], i, &el);
+    if (get_buffer(env, el, &iov[i].iov_base, &iov[i].iov_len) != 0) return NULL;
+  }
+  ssize_t r;
+  do { r = writev(fd, iov, (int)n); } while (r < 0 && errno == EINTR);
+  return make_num(env, r < 0 ? -errno : (double)r);
+}
+
+// ---------------------------------------------------------------------------
+// reader thread: blocks on read(/dev/fuse) and hands each request to JS.
+// The request is copied once, from the thread's buffer into an exact-size
+// heap block that JS receives as an external Buffer (no second copy).
+
+struct reader {
+  int fd;
+  size_t bufsize;
+  napi_threadsafe_function tsfn;
+  pthread_t thread;
+};
+
+struct message {
+  void *data;
+  size_t len;
+  int err;   // 0: a request; otherwise the errno that ended the loop
+};
+
+static void *reader_main(void *arg) {
+  struct reader *r = arg;
+  char *buf = malloc(r->bufsize);
+  int err = buf ? 0 : ENOMEM;
+  while (!err) {
+    ssize_t n = read(r->fd, buf, r->bufsize);
+    if (n < 0) {
+      // ENOENT: the request was interrupted while being copied; read again.
+      if (errno == EINTR || errno == EAGAIN || errno == ENOENT) continue;
+      err = errno;
+      break;
+    }
+    if (n == 0) { err = ENODEV; break; }
+    struct message *m = malloc(sizeof *m);
+    void *copy = malloc((size_t)n);
+    if (!m || !copy) { free(m); free(copy); err = ENOMEM; break; }
+    memcpy(copy, buf, (size_t)n);
+    m->data = copy;
+    m->len = (size_t)n;
+    m->err = 0;
+    if (napi_call_threadsafe_function(r->tsfn, m, napi_tsfn_blocking) != napi_ok) {
+      free(copy); free(m);
+      break;
+    }
+  }
+  free(buf);
+  struct message *end = malloc(sizeof *end);
+  if (end) {
+    end->data = NULL;
+    end->len = 0;
+    end->err = err ? err : ECANCELED;
+    if (napi_call_threadsafe_function(r->tsfn, end, napi_tsfn_blocking) != napi_ok) free(end);
+  }
+  napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+static void reader_call_js(napi_env env, napi_value cb, void *context, void *data) {
+  (void)context;
+  struct message *m = data;
+  if (env == NULL || cb == NULL) {
+    if (m) free(m->data);
+    free(m);
+    return;
+  }
+  napi_value argv[2], undef;
+  napi_get_undefined(env, &undef);
+  if (m->data) {
+    if (napi_create_external_buffer(env, m->len, m->data, free_outbuf, NULL, &argv[0]) != napi_ok) {
+      free(m->data);
+      napi_get_null(env, &argv[0]);
+    }
+  } else {
+    napi_get_null(env, &argv[0]);
+  }
+  argv[1] = make_num(env, m->err);
+  free(m);
+  napi_call_function(env, undef, cb, 2, argv, NULL);
+}
+
+static void reader_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct reader *r = data;
+  pthread_join(r->thread, NULL);
+  free(r);
+}
+
+// startReader(fd, bufsize, callback(buf|null, errno))
+static napi_value js_start_reader(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv) != 0) return NULL;
+  struct reader *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  int64_t bufsize;
+  if (get_i32(env, argv[0], &r->fd) != 0 || get_i64(env, argv[1], &bufsize) != 0) { free(r); return NULL; }
+  r->bufsize = (size_t)bufsize;
+  napi_value name;
+  napi_create_string_utf8(env, "braidfs-reader", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[2], NULL, name, 0, 1, r, reader_finalize, NULL, reader_call_js, &r->tsfn) != napi_ok) {
+    free(r);
+    napi_throw_error(env, NULL, "braidfs native: could not create the reader");
+    return NULL;
+  }
+  int e = pthread_create(&r->thread, NULL, reader_main, r);
+  if (e != 0) {
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+    return make_num(env, -e);
+  }
+  return make_num(env, 0);
+}
+
+// ---------------------------------------------------------------------------
+
+#define EXPORT(name, fn) { name, NULL, fn, NULL, NULL, NULL, napi_default, NULL }
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    EXPORT("devOpen", js_dev_open),
+    EXPORT("close", js_close),
+    EXPORT("mount", js_mount),
+    EXPORT("umount2", js_umount2),
+    EXPORT("fusermount", js_fusermount),
+    EXPORT("ioctlClone", js_ioctl_clone),
+    EXPORT("backingOpen", js_backing_open),
+    EXPORT("backingClose", js_backing_close),
+    EXPORT("writev", js_writev),
+    EXPORT("startReader", js_start_reader),
+    EXPORT("lstat", js_lstat),
+    EXPORT("fstat", js_fstat),
+    EXPORT("mknod", js_mknod),
+    EXPORT("renameat2", js_renameat2),
+    EXPORT("lsetxattr", js_lsetxattr),
+    EXPORT("lgetxattr", js_lgetxattr),
+    EXPORT("llistxattr", js_llistxattr),
+    EXPORT("lremovexattr", js_lremovexattr),
+    EXPORT("fsetxattr", js_fsetxattr_shim),
+    EXPORT("fgetxattr", js_fgetxattr_shim),
+    EXPORT("flistxattr", js_flistxattr_shim),
+    EXPORT("fremovexattr", js_fremovexattr_shim),
+    EXPORT("utimensat", js_utimensat),
+    EXPORT("futimens", js_futimens_shim),
+    EXPORT("fallocate", js_fallocate),
+    EXPORT("lseek", js_lseek),
+    EXPORT("copyFileRange", js_copy_file_range),
+    EXPORT("ficlone", js_ficlone),
+    EXPORT("statvfs", js_statvfs),
+    EXPORT("readdir", js_readdir),
+    EXPORT("lchmod", js_lchmod),
+    EXPORT("writeAsync", js_write_async),
+    EXPORT("linkFollow", js_link_follow),
+    EXPORT("statx", js_statx),
+  };
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

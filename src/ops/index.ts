@@ -1,0 +1,62 @@
+// Opcode → handler table for the single-branch (loopback) tree. The compiler
+// checks every entry against the opcode's request and reply types.
+import { Opcode } from '../fuse/abi.js';
+import type { Handlers } from '../fuse/dispatch.js';
+import { getattr, setattr, statx } from './attr.js';
+import type { OpContext } from './context.js';
+import { create, link, mkdir, mknod, symlink, tmpfile } from './create.js';
+import { opendir, readdir, readdirplus, releasedir, fsyncdir } from './dir.js';
+import { copyFileRange, fallocate, flush, fsync, lseek, open, read, release, write } from './io.js';
+import { getlk, setlk } from './lock.js';
+import { lookup, readlink } from './lookup.js';
+import { access, ioctl, statfs } from './misc.js';
+import { rmdir, unlink } from './remove.js';
+import { rename } from './rename.js';
+import { getxattr, listxattr, removexattr, setxattr } from './xattr.js';
+
+export { forget } from './lookup.js';
+
+export function makeHandlers(ctx: OpContext): Handlers {
+  return {
+    [Opcode.LOOKUP]: (r) => lookup(ctx, r),
+    [Opcode.GETATTR]: (r) => getattr(ctx, r),
+    [Opcode.SETATTR]: (r) => setattr(ctx, r),
+    [Opcode.STATX]: (r) => statx(ctx, r),
+    [Opcode.READLINK]: (r) => readlink(ctx, r),
+    [Opcode.SYMLINK]: (r) => symlink(ctx, r),
+    [Opcode.MKNOD]: (r) => mknod(ctx, r),
+    [Opcode.MKDIR]: (r) => mkdir(ctx, r),
+    [Opcode.UNLINK]: (r) => unlink(ctx, r),
+    [Opcode.RMDIR]: (r) => rmdir(ctx, r),
+    [Opcode.RENAME]: (r) => rename(ctx, r),
+    [Opcode.RENAME2]: (r) => rename(ctx, r),
+    [Opcode.LINK]: (r) => link(ctx, r),
+    [Opcode.OPEN]: (r) => open(ctx, r),
+    [Opcode.READ]: (r) => read(ctx, r),
+    [Opcode.WRITE]: (r) => write(ctx, r),
+    [Opcode.STATFS]: (r) => statfs(ctx, r),
+    [Opcode.RELEASE]: (r) => release(ctx, r),
+    [Opcode.FSYNC]: (r) => fsync(ctx, r),
+    [Opcode.SETXATTR]: (r) => setxattr(ctx, r),
+    [Opcode.GETXATTR]: (r) => getxattr(ctx, r),
+    [Opcode.LISTXATTR]: (r) => listxattr(ctx, r),
+    [Opcode.REMOVEXATTR]: (r) => removexattr(ctx, r),
+    [Opcode.FLUSH]: (r) => flush(ctx, r),
+    [Opcode.OPENDIR]: (r) => opendir(ctx, r),
+    [Opcode.READDIR]: (r) => readdir(ctx, r),
+    [Opcode.READDIRPLUS]: (r) => readdirplus(ctx, r),
+    [Opcode.RELEASEDIR]: (r) => releasedir(ctx, r),
+    [Opcode.FSYNCDIR]: (r) => fsyncdir(ctx, r),
+    [Opcode.GETLK]: (r) => getlk(ctx, r),
+    [Opcode.SETLK]: (r, signal) => setlk(ctx, r, false, signal),
+    [Opcode.SETLKW]: (r, signal) => setlk(ctx, r, true, signal),
+    [Opcode.ACCESS]: (r) => access(ctx, r),
+    [Opcode.CREATE]: (r) => create(ctx, r),
+    [Opcode.TMPFILE]: (r) => tmpfile(ctx, r),
+    [Opcode.IOCTL]: (r) => ioctl(ctx, r),
+    [Opcode.FALLOCATE]: (r) => fallocate(ctx, r),
+    [Opcode.LSEEK]: (r) => lseek(ctx, r),
+    [Opcode.COPY_FILE_RANGE]: (r) => copyFileRange(ctx, r),
+    [Opcode.COPY_FILE_RANGE_64]: (r) => copyFileRange(ctx, r),
+  };
+}

@@ -1,0 +1,125 @@
+// Open files: OPEN, READ, WRITE, FLUSH, RELEASE, FSYNC, FALLOCATE, LSEEK,
+// COPY_FILE_RANGE.
+//
+// With passthrough the kernel serves read/write/mmap on the backing file
+// itself; READ and WRITE then never reach us for that file. Without it (a
+// user namespace, not root, or -o passthrough.io=off) they are served here.
+import * as abi from '../fuse/abi.js';
+import type { Opcode } from '../fuse/abi.js';
+import type { Req } from '../fuse/protocol.js';
+import type { OpenReply } from '../fuse/replies.js';
+import { Errno, FsError } from '../sys/errno.js';
+import * as sys from '../sys/fs.js';
+import type { Node } from '../union/inodes.js';
+import { nodePath, type OpContext } from './context.js';
+import { daemonOpenFlags } from './create.js';
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+
+export type PassthroughIo = 'off' | 'ro' | 'wo' | 'rw';
+
+function modeAllows(mode: PassthroughIo, flags: number): boolean {
+  const acc = flags & O_ACCMODE;
+  switch (mode) {
+    case 'off':
+      return false;
+    case 'ro':
+      return acc === 0;
+    case 'wo':
+      return acc === O_WRONLY;
+    case 'rw':
+      return true;
+  }
+}
+
+/**
+ * Registers an fd as a handle and decides passthrough for it. The kernel
+ * fails an open (EIO) that mixes passthrough and cached opens of one inode,
+ * so a node already in passthrough keeps every open in it, and a node with
+ * cached opens keeps new ones cached too.
+ */
+export function openReply(ctx: OpContext, node: Node, fd: number, flags: number): OpenReply {
+  const others = ctx.handles.openCount(node);
+  const h = ctx.handles.addFile(node, fd, flags);
+  const attach = ctx.passthrough.has(node.id) || (others === 0 && modeAllows(ctx.passthroughIo, flags));
+  h.backingId = attach ? ctx.passthrough.acquire(node.id, fd) : 0;
+  return { fh: h.fh, openFlags: h.backingId ? abi.FOPEN_PASSTHROUGH : 0, backingId: h.backingId };
+}
+
+export async function open(ctx: OpContext, req: Req<Opcode.OPEN>): Promise<OpenReply> {
+  const node = ctx.inodes.get(req.h.nodeid);
+  let fd: number;
+  if (node.names.length === 0) {
+    // Reopen of a nameless file (O_TMPFILE, /proc/PID/fd/N) through our fd.
+    const open = ctx.handles.anyOpen(node);
+    if (!open) throw new FsError(Errno.ENOENT, 'open');
+    fd = await sys.open(Buffer.from(`/proc/self/fd/${open.fd}`), daemonOpenFlags(req.flags) & ~0o400000);
+  } else {
+    fd = await sys.open(nodePath(ctx, node), daemonOpenFlags(req.flags));
+  }
+  return openReply(ctx, node, fd, req.flags);
+}
+
+export async function read(ctx: OpContext, req: Req<Opcode.READ>): Promise<Buffer> {
+  const h = ctx.handles.file(req.fh);
+  const buf = Buffer.allocUnsafe(req.size);
+  let got = 0;
+  // A short read from the backing file means EOF only when it returns 0;
+  // keep going so the kernel never sees a spurious short read.
+  while (got < req.size) {
+    const n = await sys.pread(h.fd, got === 0 ? buf : buf.subarray(got), req.offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === req.size ? buf : buf.subarray(0, got);
+}
+
+export async function write(ctx: OpContext, req: Req<Opcode.WRITE>): Promise<number> {
+  const h = ctx.handles.file(req.fh);
+  let done = 0;
+  while (done < req.data.length) {
+    const n = await sys.pwrite(h.fd, done === 0 ? req.data : req.data.subarray(done), req.offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+export async function flush(ctx: OpContext, req: Req<Opcode.FLUSH>): Promise<void> {
+  // close(2) on a plain filesystem flushes nothing that fsync would not; the
+  // POSIX locks of this owner are released by the kernel's own SETLK(UNLCK).
+  ctx.handles.file(req.fh);
+}
+
+export async function release(ctx: OpContext, req: Req<Opcode.RELEASE>): Promise<void> {
+  const h = ctx.handles.remove(req.fh);
+  if (!h || h.kind !== 'file') return;
+  if (req.releaseFlags & abi.FUSE_RELEASE_FLOCK_UNLOCK) ctx.locks.releaseFlock(h.node.id, req.lockOwner);
+  if (h.backingId) ctx.passthrough.release(h.node.id);
+  await sys.close(h.fd);
+}
+
+export async function fsync(ctx: OpContext, req: Req<Opcode.FSYNC>): Promise<void> {
+  const h = ctx.handles.file(req.fh);
+  if (req.fsyncFlags & abi.FUSE_FSYNC_FDATASYNC) await sys.fdatasync(h.fd);
+  else await sys.fsync(h.fd);
+}
+
+export async function fallocate(ctx: OpContext, req: Req<Opcode.FALLOCATE>): Promise<void> {
+  const h = ctx.handles.file(req.fh);
+  if ((h.flags & O_ACCMODE) === 0) throw new FsError(Errno.EBADF, 'fallocate');
+  await sys.fallocate(h.fd, req.mode, req.offset, req.length);
+}
+
+export async function lseek(ctx: OpContext, req: Req<Opcode.LSEEK>): Promise<number> {
+  const h = ctx.handles.file(req.fh);
+  return sys.lseek(h.fd, Number(req.offset), req.whence);
+}
+
+export async function copyFileRange(ctx: OpContext, req: Req<Opcode.COPY_FILE_RANGE> | Req<Opcode.COPY_FILE_RANGE_64>): Promise<number> {
+  const src = ctx.handles.file(req.fhIn);
+  const dst = ctx.handles.file(req.fhOut);
+  if ((dst.flags & O_ACCMODE) === 0 || (src.flags & O_ACCMODE) === O_WRONLY) throw new FsError(Errno.EBADF, 'copy_file_range');
+  return sys.copyFileRange(src.fd, req.offIn, dst.fd, req.offOut, req.len, Number(req.flags));
+}

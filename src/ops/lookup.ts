@@ -1,0 +1,43 @@
+// LOOKUP and FORGET: how the kernel learns and lets go of nodes.
+import type { Req } from '../fuse/protocol.js';
+import type { EntryReply } from '../fuse/replies.js';
+import { Errno, FsError, knownErrno } from '../sys/errno.js';
+import * as sys from '../sys/fs.js';
+import { childRealPath, entryFor, parentOf, rememberChild, statNode, type OpContext } from './context.js';
+import type { Opcode } from '../fuse/abi.js';
+
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
+
+export async function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): Promise<EntryReply> {
+  const parent = parentOf(ctx, req.h.nodeid);
+  // "." and ".." arrive only for NFS-export reconnects (EXPORT_SUPPORT).
+  if (req.name.equals(DOT) || req.name.equals(DOTDOT)) {
+    const target = req.name.equals(DOT) ? parent : (parent.names[0]?.parent ?? ctx.inodes.root);
+    target.nlookup++;
+    return entryFor(ctx, target, await statNode(ctx, target));
+  }
+  try {
+    return await rememberChild(ctx, parent, req.name, childRealPath(ctx, parent, req.name));
+  } catch (e) {
+    // A negative entry the kernel may cache, when the user asked for that.
+    if (knownErrno(e) === Errno.ENOENT && ctx.timeouts.negative > 0) {
+      return { nodeid: 0n, generation: 0n, attr: undefined, entryValid: ctx.timeouts.negative, attrValid: 0 };
+    }
+    throw e;
+  }
+}
+
+export function forget(ctx: OpContext, items: ReadonlyArray<readonly [bigint, bigint]>): void {
+  for (const [id, n] of items) {
+    ctx.inodes.forget(id, Number(n));
+    // A node that is gone holds no locks any more.
+    if (!ctx.inodes.has(id)) ctx.locks.dropNode(id);
+  }
+}
+
+export async function readlink(ctx: OpContext, req: Req<Opcode.READLINK>): Promise<Buffer> {
+  const node = ctx.inodes.get(req.h.nodeid);
+  if (node.names.length === 0) throw new FsError(Errno.ENOENT, 'readlink');
+  return sys.readlink(childRealPath(ctx, node.names[0]!.parent, node.names[0]!.name));
+}

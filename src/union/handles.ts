@@ -1,0 +1,91 @@
+// Open file and directory handles (the `fh` the kernel hands back to us).
+import { Errno, FsError } from '../sys/errno.js';
+import type { DirEntry } from '../sys/fs.js';
+import type { Node } from './inodes.js';
+
+export interface FileHandle {
+  readonly kind: 'file';
+  readonly fh: bigint;
+  readonly node: Node;
+  readonly fd: number;
+  readonly flags: number;
+  /** The kernel passthrough backing id this open uses, if any. */
+  backingId: number;
+}
+
+export interface DirHandle {
+  readonly kind: 'dir';
+  readonly fh: bigint;
+  readonly node: Node;
+  /**
+   * The listing, taken at opendir and again when the kernel rewinds to 0
+   * after having read some. Cookies are indices into it, so they stay valid
+   * for the life of the handle whatever happens in the directory meanwhile.
+   */
+  entries: DirEntry[] | undefined;
+  served: boolean;
+}
+
+export type Handle = FileHandle | DirHandle;
+
+export class HandleTable {
+  private next = 1n;
+  private readonly handles = new Map<bigint, Handle>();
+  /** Open file handles per node, for fstat of unlinked files and backing ids. */
+  private readonly byNode = new Map<bigint, Set<FileHandle>>();
+
+  addFile(node: Node, fd: number, flags: number): FileHandle {
+    const h: FileHandle = { kind: 'file', fh: this.next++, node, fd, flags, backingId: 0 };
+    this.handles.set(h.fh, h);
+    let set = this.byNode.get(node.id);
+    if (!set) this.byNode.set(node.id, (set = new Set()));
+    set.add(h);
+    return h;
+  }
+
+  addDir(node: Node): DirHandle {
+    const h: DirHandle = { kind: 'dir', fh: this.next++, node, entries: undefined, served: false };
+    this.handles.set(h.fh, h);
+    return h;
+  }
+
+  file(fh: bigint): FileHandle {
+    const h = this.handles.get(fh);
+    if (!h || h.kind !== 'file') throw new FsError(Errno.EBADF, 'fh');
+    return h;
+  }
+
+  dir(fh: bigint): DirHandle {
+    const h = this.handles.get(fh);
+    if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, 'fh');
+    return h;
+  }
+
+  /** Any open file handle of this node (to reach a file that lost its names). */
+  anyOpen(node: Node): FileHandle | undefined {
+    const set = this.byNode.get(node.id);
+    if (!set) return undefined;
+    for (const h of set) return h;
+    return undefined;
+  }
+
+  openCount(node: Node): number {
+    return this.byNode.get(node.id)?.size ?? 0;
+  }
+
+  remove(fh: bigint): Handle | undefined {
+    const h = this.handles.get(fh);
+    if (!h) return undefined;
+    this.handles.delete(fh);
+    if (h.kind === 'file') {
+      const set = this.byNode.get(h.node.id);
+      set?.delete(h);
+      if (set?.size === 0) this.byNode.delete(h.node.id);
+    }
+    return h;
+  }
+
+  get size(): number {
+    return this.handles.size;
+  }
+}

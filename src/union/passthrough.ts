@@ -1,0 +1,75 @@
+// FUSE passthrough backing ids: one per node, shared by all its opens.
+//
+// The kernel allows one backing file per FUSE inode: a second concurrent
+// open with another backing id, or a non-passthrough open of an inode in
+// passthrough mode, fails with EIO. So the first open of a node registers
+// its fd (FUSE_DEV_IOC_BACKING_OPEN), later opens reuse that id, and the last
+// release closes it. The first refusal that says "not allowed here" (EPERM:
+// not root, a user namespace, writeback cache) turns passthrough off for the
+// whole mount, with one log line saying why.
+import { native } from '../native/index.js';
+import { Errno, errnoName } from '../sys/errno.js';
+import type { Logger } from '../sys/log.js';
+
+interface Backing {
+  id: number;
+  refs: number;
+}
+
+export class PassthroughTable {
+  private readonly byNode = new Map<bigint, Backing>();
+  private on: boolean;
+
+  constructor(
+    private readonly devFd: number,
+    enabled: boolean,
+    private readonly log: Logger,
+  ) {
+    this.on = enabled;
+  }
+
+  get enabled(): boolean {
+    return this.on;
+  }
+
+  disable(reason: string): void {
+    if (!this.on) return;
+    this.on = false;
+    this.log.warn(`passthrough off: ${reason}; reads and writes go through the daemon`);
+  }
+
+  /** The backing id for this open, or 0 to serve it in userspace. */
+  acquire(nodeId: bigint, fd: number): number {
+    const b = this.byNode.get(nodeId);
+    if (b) {
+      b.refs++;
+      return b.id;
+    }
+    if (!this.on) return 0;
+    const id = native.backingOpen(this.devFd, fd);
+    if (id < 0) {
+      if (-id === Errno.EPERM) {
+        this.disable('the kernel refused a backing file (EPERM: needs CAP_SYS_ADMIN in the initial user namespace, and no writeback cache)');
+      } else {
+        this.log.once(`backing-${-id}`, 'warn', `passthrough refused for one file (${errnoName(-id)}); serving it in userspace`);
+      }
+      return 0;
+    }
+    this.byNode.set(nodeId, { id, refs: 1 });
+    return id;
+  }
+
+  release(nodeId: bigint): void {
+    const b = this.byNode.get(nodeId);
+    if (!b) return;
+    if (--b.refs > 0) return;
+    this.byNode.delete(nodeId);
+    const r = native.backingClose(this.devFd, b.id);
+    if (r < 0) this.log.warn(`closing backing id ${b.id} failed: ${errnoName(-r)}`);
+  }
+
+  /** Is this node currently served by passthrough? */
+  has(nodeId: bigint): boolean {
+    return this.byNode.has(nodeId);
+  }
+}
