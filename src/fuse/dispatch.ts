@@ -134,7 +134,7 @@ export interface Outcome {
 /** Runs one request to completion. Never throws. */
 export async function dispatch<O extends HandledOpcode>(handlers: Handlers, req: Req<O>, signal: AbortSignal, log: Logger): Promise<Outcome> {
   if (requestChannel.hasSubscribers) requestChannel.publish(req);
-  const handler = handlers[req.op] as Handler<O> | undefined;
+  const handler = handlers[req.op];
   let outcome: Outcome;
   if (!handler) {
     outcome = { errno: Errno.ENOSYS, body: undefined };

@@ -201,6 +201,15 @@ export function decodeBody(op: number, buf: Buffer, at: number, end: number, set
       return decode(abi.CopyFileRangeIn, body, at);
     case Opcode.STATX:
       return decode(abi.StatxIn, body, at);
+    // Handled by the session itself, or never sent to a `fuse` mount.
+    case Opcode.INIT:
+    case Opcode.INTERRUPT:
+    case Opcode.BATCH_FORGET:
+    case Opcode.DESTROY:
+    case Opcode.NOTIFY_REPLY:
+    case Opcode.SETUPMAPPING:
+    case Opcode.REMOVEMAPPING:
+      return undefined;
     default:
       return undefined;
   }

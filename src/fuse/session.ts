@@ -103,7 +103,7 @@ export class Session {
       this.log.error(`dropped a request shorter than its header (${buf.length} bytes)`);
       return;
     }
-    const op = h.opcode;
+    const op = h.opcode as Opcode;
     if (op === Opcode.INIT) return this.init(h.unique, buf);
     if (op === Opcode.INTERRUPT) return this.interrupt(h.unique, buf);
     if (op === Opcode.FORGET) {

@@ -61,7 +61,7 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   }
   const batch = entries.slice(req.offset, end);
   const dir = nodePath(ctx, h.node);
-  const stats = await Promise.all(batch.map((e) => (isDot(e.name) ? undefined : sys.lstat(sys.joinPath(dir, e.name)).catch(() => undefined))));
+  const stats = await Promise.all(batch.map((e) => (isDot(e.name) ? Promise.resolve(undefined) : sys.lstat(sys.joinPath(dir, e.name)).catch(() => undefined))));
   for (let k = 0; k < batch.length; k++) {
     const e = batch[k]!;
     const st = stats[k];

@@ -194,16 +194,16 @@ export async function ficlone(destFd: number, srcFd: number): Promise<void> {
 }
 
 // --- node:fs, promisified callback forms (numeric fds, no FileHandle objects)
-export const open: (path: Path, flags: number, mode?: number) => Promise<number> = promisify(fs.open) as never;
+export const open: (path: Path, flags: number, mode?: number) => Promise<number> = promisify(fs.open);
 export const close: (fd: number) => Promise<void> = promisify(fs.close);
 export const fsync: (fd: number) => Promise<void> = promisify(fs.fsync);
 export const fdatasync: (fd: number) => Promise<void> = promisify(fs.fdatasync);
 export const ftruncate: (fd: number, len: number) => Promise<void> = promisify(fs.ftruncate);
-export const truncate: (path: Path, len: number) => Promise<void> = promisify(fs.truncate) as never;
-export const mkdir: (path: Path, mode: number) => Promise<void> = promisify(fs.mkdir) as never;
-export const rmdir: (path: Path) => Promise<void> = promisify(fs.rmdir) as never;
+export const truncate: (path: Path, len: number) => Promise<void> = promisify(fs.truncate);
+export const mkdir: (path: Path, mode: number) => Promise<void> = promisify(fs.mkdir);
+export const rmdir: (path: Path) => Promise<void> = promisify(fs.rmdir);
 export const unlink: (path: Path) => Promise<void> = promisify(fs.unlink);
-export const symlink: (target: Buffer, path: Path) => Promise<void> = promisify(fs.symlink) as never;
+export const symlink: (target: Buffer, path: Path) => Promise<void> = promisify(fs.symlink);
 export const link: (existing: Path, path: Path) => Promise<void> = promisify(fs.link);
 export const lchown: (path: Path, uid: number, gid: number) => Promise<void> = promisify(fs.lchown);
 export const fchown: (fd: number, uid: number, gid: number) => Promise<void> = promisify(fs.fchown);
