@@ -58,7 +58,8 @@ const A = abi.Attr.offsets;
 
 function secs(v: number): [number, number] {
   const s = Math.floor(v);
-  return [s, Math.round((v - s) * 1e9)];
+  const ns = Math.round((v - s) * 1e9);
+  return ns >= 1e9 ? [s + 1, 0] : [s, ns];
 }
 
 /** Times before 1970 are negative; the kernel reads them as two's complement u64. */
