@@ -3,8 +3,8 @@
 // Without -f the command re-runs itself in the background and returns only
 // once the mount is live (exit 0) or has failed (exit 1, one line on stderr).
 // The child reports over an inherited pipe (fd 3, BRAIDFS_READY_FD).
-import { spawn } from 'node:child_process';
-import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { OptionError, helpText } from '../config/options.js';
@@ -45,28 +45,40 @@ function fail(msg: string, readyFd: number | undefined): never {
   process.exit(1);
 }
 
+/**
+ * The daemon's log destination once detached: the system log through
+ * logger(1) (journald picks it up), or nowhere. Never a pipe to this
+ * short-lived parent, which would break (EPIPE) as soon as it exits.
+ */
+function syslogSink(): ChildProcess | undefined {
+  if (!existsSync('/usr/bin/logger')) return undefined;
+  const logger = spawn('/usr/bin/logger', ['-t', 'braidfs'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  logger.on('error', () => undefined);
+  return logger;
+}
+
 function background(argv: readonly string[]): void {
+  const logger = syslogSink();
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '-f', ...argv], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'ignore', logger?.stdin ?? 'ignore', 'pipe'],
     env: { ...process.env, BRAIDFS_READY_FD: '3' },
   });
+  // Only the daemon holds the logger's input now; logger exits with it.
+  logger?.stdin?.destroy();
+  logger?.unref();
   let said = '';
-  let errText = '';
-  child.stderr?.on('data', (d: Buffer) => (errText += d.toString('utf8')));
   const ready = child.stdio[3] as NodeJS.ReadableStream;
   ready.on('data', (d: Buffer) => {
     said += d.toString('utf8');
     if (said.startsWith('ok')) {
-      // Live: detach from the daemon. Its later stderr goes nowhere we hold.
-      child.stderr?.destroy();
       child.unref();
       process.exit(0);
     }
   });
   child.on('exit', (code, signal) => {
-    const line = /^error (.*)$/m.exec(said)?.[1] ?? errText.trim().split('\n').pop() ?? `the daemon exited (${code ?? signal})`;
-    process.stderr.write(`braidfs: ${line.replace(/^braidfs(\[\d+\])?:\s*/, '')}\n`);
+    const line = /^error (.*)$/m.exec(said)?.[1] ?? `the daemon exited before the mount was live (${code ?? signal}); see the system log`;
+    process.stderr.write(`braidfs: ${line}\n`);
     process.exit(code && code !== 0 ? code : 1);
   });
 }
@@ -91,6 +103,11 @@ function main(argv: readonly string[]): void {
   }
   if (!cmd.foreground) return background(argv);
   const log = createLogger(cmd.config.debug ? 'debug' : 'info');
+  // A daemon never dies of its own logging, nor of a stray rejection: log
+  // it, keep serving. (Request handlers are already guarded by dispatch.)
+  process.stderr.on('error', () => undefined);
+  process.on('uncaughtException', (e) => log.error(`uncaught: ${e.stack ?? e.message}`));
+  process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
   try {
     const served = serve(cmd.source, cmd.mountpoint, cmd.config, log, () => {
       if (readyFd !== undefined) {
