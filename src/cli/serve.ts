@@ -35,6 +35,17 @@ function checkNesting(source: string, mountpoint: string): void {
   if (inside(mountpoint, source)) throw new UsageError(`mountpoint '${mountpoint}' is inside the source '${source}'; that would deadlock`);
 }
 
+/** Tells the kernel to drop every cached name, attribute and page of this mount. */
+async function invalidateAll(session: Session, ctx: OpContext, log: Logger): Promise<void> {
+  let entries = 0;
+  let inodes = 0;
+  for (const node of [...ctx.inodes.nodes()]) {
+    for (const n of node.names) if ((await session.invalEntry(n.parent.id, n.name)) === 0) entries++;
+    if ((await session.invalInode(node.id, 0, 0)) === 0) inodes++;
+  }
+  log.info(`SIGUSR1: invalidated ${entries} cached names and ${inodes} cached inodes`);
+}
+
 export interface Served {
   /** Resolves with the process exit code once the filesystem is gone. */
   done: Promise<number>;
@@ -107,6 +118,9 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
+  // SIGUSR1: forget everything the kernel cached (names, attributes, pages),
+  // for when the source was changed behind the mount's back.
+  process.on('SIGUSR1', () => void invalidateAll(session, ctx, log));
 
   const done = session.ended$.then((errno) => (errno === Errno.ENODEV || stopping ? 0 : 1));
   return { done };

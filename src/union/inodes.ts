@@ -54,6 +54,11 @@ export class InodeTable {
     return n;
   }
 
+  /** Every node the kernel currently holds. */
+  nodes(): IterableIterator<Node> {
+    return this.byId.values();
+  }
+
   has(id: bigint): boolean {
     return this.byId.has(id);
   }
