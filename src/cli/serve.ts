@@ -9,6 +9,7 @@ import { forget, makeHandlers } from '../ops/index.js';
 import type { OpContext } from '../ops/context.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
+import { openPath } from '../sys/fs.js';
 import { HandleTable } from '../union/handles.js';
 import { InodeTable } from '../union/inodes.js';
 import { LockTable } from '../union/locks.js';
@@ -79,7 +80,7 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
 
   const passthrough = new PassthroughTable(mounted.fd, config.passthroughIo !== 'off', log);
   const ctx: OpContext = {
-    root: Buffer.from(source),
+    rootFd: openPath(Buffer.from(source)),
     inodes: new InodeTable(),
     handles: new HandleTable(),
     locks: new LockTable(),

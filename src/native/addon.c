@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <dirent.h>
+#include <limits.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -146,24 +147,31 @@ static int get_buffer(napi_env env, napi_value v, void **data, size_t *len) {
 
 // ---------------------------------------------------------------------------
 // async syscall framework: one work item type, a switch on the operation.
+//
+// Path operations are all *at() calls relative to a directory fd (a branch
+// root opened once), so a path is only ever as long as it is inside the
+// mount, and an empty path means "the fd itself" (AT_EMPTY_PATH), which is
+// how files that lost their name are reached through an open fd.
 
 enum op_kind {
-  OP_LSTAT, OP_FSTAT, OP_MKNOD, OP_RENAMEAT2, OP_LSETXATTR, OP_LGETXATTR,
-  OP_LLISTXATTR, OP_LREMOVEXATTR, OP_UTIMENSAT, OP_FUTIMENS, OP_FALLOCATE,
-  OP_LSEEK, OP_COPY_FILE_RANGE, OP_FICLONE, OP_STATVFS, OP_READDIR, OP_LCHMOD,
-  OP_FSETXATTR, OP_FGETXATTR, OP_FLISTXATTR, OP_FREMOVEXATTR, OP_WRITE, OP_LINK_FOLLOW, OP_STATX,
+  OP_STATAT, OP_STATXAT, OP_OPENAT, OP_MKDIRAT, OP_MKNODAT, OP_SYMLINKAT,
+  OP_LINKAT, OP_UNLINKAT, OP_RENAMEAT2, OP_READLINKAT, OP_FCHOWNAT, OP_FCHMODAT,
+  OP_UTIMENSAT, OP_TRUNCATEAT, OP_READDIRAT, OP_GETXATTRAT, OP_SETXATTRAT,
+  OP_LISTXATTRAT, OP_REMOVEXATTRAT, OP_FSTATVFS, OP_FALLOCATE, OP_LSEEK,
+  OP_COPY_FILE_RANGE, OP_FICLONE, OP_WRITE,
 };
 
 struct work {
   napi_async_work handle;
   napi_deferred deferred;
-  napi_ref keep[2];     // JS buffers that must outlive the work
+  napi_ref keep;        // the JS buffer that must outlive the work
   enum op_kind kind;
   char *path[2];
+  int64_t d[2];         // directory fds
   int64_t n[MAX_ARGS];
   void *buf;            // caller-owned output/input buffer
   size_t buflen;
-  void *outbuf;         // malloc'd result (readdir)
+  void *outbuf;         // malloc'd result handed to JS without a copy
   size_t outlen;
   double result;
 };
@@ -187,18 +195,16 @@ static void fill_stat(int64_t *out, const struct stat *st) {
   out[15] = st->st_ctim.tv_nsec;
 }
 
-// Reads a whole directory into one packed buffer:
+// Packs a directory's entries into one buffer:
 // repeated { u64 ino; u8 type; u8 pad; u16 namelen; name bytes } (no NUL).
-static int read_dir_packed(const char *path, void **out, size_t *outlen) {
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return -errno;
+static int read_dir_fd(int fd, void **out, size_t *outlen) {
   size_t cap = 16384, len = 0;
   unsigned char *buf = malloc(cap);
-  if (!buf) { close(fd); return -ENOMEM; }
+  if (!buf) return -ENOMEM;
   char dbuf[65536];
   for (;;) {
     long n = syscall(SYS_getdents64, fd, dbuf, sizeof dbuf);
-    if (n < 0) { int e = errno; free(buf); close(fd); return -e; }
+    if (n < 0) { int e = errno; free(buf); return -e; }
     if (n == 0) break;
     for (long pos = 0; pos < n;) {
       struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(dbuf + pos);
@@ -207,7 +213,7 @@ static int read_dir_packed(const char *path, void **out, size_t *outlen) {
       if (len + need > cap) {
         while (len + need > cap) cap *= 2;
         unsigned char *nb = realloc(buf, cap);
-        if (!nb) { free(buf); close(fd); return -ENOMEM; }
+        if (!nb) { free(buf); return -ENOMEM; }
         buf = nb;
       }
       memcpy(buf + len, &d->ino, 8);
@@ -220,87 +226,211 @@ static int read_dir_packed(const char *path, void **out, size_t *outlen) {
       pos += d->reclen;
     }
   }
-  close(fd);
   *out = buf;
   *outlen = len;
   return 0;
 }
 
+// Kernel >= 6.13 has the *xattrat() calls; older kernels get the same effect
+// through /proc/self/fd/N/path (or the f*xattr calls for an empty path).
+#ifndef SYS_setxattrat
+#define SYS_setxattrat 463
+#define SYS_getxattrat 464
+#define SYS_listxattrat 465
+#define SYS_removexattrat 466
+#endif
+struct braid_xattr_args { uint64_t value; uint32_t size; uint32_t flags; };
+static int have_xattrat = 1;
+
+static int at_flags(const char *path) { return AT_SYMLINK_NOFOLLOW | (path[0] ? 0 : AT_EMPTY_PATH); }
+
+static long xattr_fallback(struct work *w, int fd, const char *p) {
+  char proc[PATH_MAX + 64];
+  if (p[0] && snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", fd, p) >= (int)sizeof proc) { errno = ENAMETOOLONG; return -1; }
+  switch (w->kind) {
+    case OP_GETXATTRAT: return p[0] ? lgetxattr(proc, w->path[1], w->buflen ? w->buf : NULL, w->buflen) : fgetxattr(fd, w->path[1], w->buflen ? w->buf : NULL, w->buflen);
+    case OP_SETXATTRAT: return p[0] ? lsetxattr(proc, w->path[1], w->buf, w->buflen, (int)w->n[0]) : fsetxattr(fd, w->path[1], w->buf, w->buflen, (int)w->n[0]);
+    case OP_LISTXATTRAT: return p[0] ? llistxattr(proc, w->buflen ? w->buf : NULL, w->buflen) : flistxattr(fd, w->buflen ? w->buf : NULL, w->buflen);
+    case OP_REMOVEXATTRAT: return p[0] ? lremovexattr(proc, w->path[1]) : fremovexattr(fd, w->path[1]);
+    default: errno = EINVAL; return -1;
+  }
+}
+
+static long xattr_at(struct work *w, int fd, const char *p) {
+  if (have_xattrat) {
+    long r;
+    struct braid_xattr_args a = { (uint64_t)(uintptr_t)w->buf, (uint32_t)w->buflen, 0 };
+    switch (w->kind) {
+      case OP_GETXATTRAT: r = syscall(SYS_getxattrat, fd, p, at_flags(p), w->path[1], &a, sizeof a); break;
+      case OP_SETXATTRAT: a.flags = (uint32_t)w->n[0]; r = syscall(SYS_setxattrat, fd, p, at_flags(p), w->path[1], &a, sizeof a); break;
+      case OP_LISTXATTRAT: r = syscall(SYS_listxattrat, fd, p, at_flags(p), w->buflen ? w->buf : NULL, w->buflen); break;
+      case OP_REMOVEXATTRAT: r = syscall(SYS_removexattrat, fd, p, at_flags(p), w->path[1]); break;
+      default: errno = EINVAL; return -1;
+    }
+    if (!(r < 0 && errno == ENOSYS)) return r;
+    have_xattrat = 0;
+  }
+  return xattr_fallback(w, fd, p);
+}
+
+// A path inside the mount may be longer than PATH_MAX relative to the branch
+// root (a process that chdir'ed deep down uses short relative names). Walk
+// the excess into an O_PATH fd, a slice of under PATH_MAX bytes at a time.
+static int shorten(int dirfd, const char *path, int *outfd, const char **outpath) {
+  int cur = dirfd;
+  const char *p = path;
+  while (strlen(p) >= PATH_MAX) {
+    const char *cut = NULL;
+    for (const char *q = p + PATH_MAX - 2; q > p; q--)
+      if (*q == '/') { cut = q; break; }
+    if (!cut) { errno = ENAMETOOLONG; goto fail; }
+    char *prefix = strndup(p, (size_t)(cut - p));
+    if (!prefix) { errno = ENOMEM; goto fail; }
+    int fd = openat(cur, prefix, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    free(prefix);
+    if (fd < 0) goto fail;
+    if (cur != dirfd) close(cur);
+    cur = fd;
+    p = cut + 1;
+  }
+  *outfd = cur;
+  *outpath = p;
+  return 0;
+fail: {
+    int e = errno;
+    if (cur != dirfd) close(cur);
+    errno = e;
+    return -1;
+  }
+}
+
+static void run_op(struct work *w, int d0, const char *p0, int d1, const char *p1);
+
 static void work_execute(napi_env env, void *data) {
   (void)env;
   struct work *w = data;
+  int d0 = (int)w->d[0], d1 = (int)w->d[1];
+  const char *p0 = w->path[0] ? w->path[0] : "";
+  // path[1] is a second path only for linkat/renameat2 (elsewhere a name or a target).
+  int two = w->kind == OP_LINKAT || w->kind == OP_RENAMEAT2;
+  const char *p1 = w->path[1] ? w->path[1] : "";
+  int s0 = d0, s1 = d1;
+  if (shorten(d0, p0, &s0, &p0) < 0 || (two && shorten(d1, p1, &s1, &p1) < 0)) {
+    w->result = -errno;
+    if (s0 != d0) close(s0);
+    return;
+  }
+  run_op(w, s0, p0, s1, p1);
+  if (s0 != d0) close(s0);
+  if (s1 != d1) close(s1);
+}
+
+static void run_op(struct work *w, int d0, const char *p0, int d1, const char *p1) {
   long r = 0;
   struct stat st;
   switch (w->kind) {
-    case OP_LSTAT:
-      r = lstat(w->path[0], &st);
+    case OP_STATAT:
+      r = fstatat(d0, p0, &st, at_flags(p0));
       if (r == 0) fill_stat(w->buf, &st);
       break;
-    case OP_FSTAT:
-      r = fstat((int)w->n[0], &st);
-      if (r == 0) fill_stat(w->buf, &st);
+    case OP_STATXAT: {
+      struct statx sx;
+      r = statx(d0, p0, at_flags(p0), (unsigned)w->n[0], &sx);
+      if (r == 0) {
+        int64_t *o = w->buf;
+        o[0] = (int64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
+        o[1] = (int64_t)sx.stx_ino;
+        o[2] = sx.stx_mode;
+        o[3] = sx.stx_nlink;
+        o[4] = sx.stx_uid;
+        o[5] = sx.stx_gid;
+        o[6] = (int64_t)makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+        o[7] = (int64_t)sx.stx_size;
+        o[8] = sx.stx_blksize;
+        o[9] = (int64_t)sx.stx_blocks;
+        o[10] = sx.stx_atime.tv_sec; o[11] = sx.stx_atime.tv_nsec;
+        o[12] = sx.stx_mtime.tv_sec; o[13] = sx.stx_mtime.tv_nsec;
+        o[14] = sx.stx_ctime.tv_sec; o[15] = sx.stx_ctime.tv_nsec;
+        o[16] = sx.stx_btime.tv_sec; o[17] = sx.stx_btime.tv_nsec;
+        o[18] = sx.stx_mask;
+        o[19] = (int64_t)sx.stx_attributes;
+      }
       break;
-    case OP_MKNOD:
-      r = mknod(w->path[0], (mode_t)w->n[0], (dev_t)w->n[1]);
+    }
+    case OP_OPENAT:
+      r = openat(d0, p0, (int)w->n[0] | O_CLOEXEC, (mode_t)w->n[1]);
+      break;
+    case OP_MKDIRAT:
+      r = mkdirat(d0, p0, (mode_t)w->n[0]);
+      break;
+    case OP_MKNODAT:
+      r = mknodat(d0, p0, (mode_t)w->n[0], (dev_t)w->n[1]);
+      break;
+    case OP_SYMLINKAT:
+      r = symlinkat(w->path[1], d0, p0);
+      break;
+    case OP_LINKAT:
+      r = linkat(d0, p0, d1, p1, (int)w->n[0] | (p0[0] ? 0 : AT_EMPTY_PATH));
+      break;
+    case OP_UNLINKAT:
+      r = unlinkat(d0, p0, (int)w->n[0]);
       break;
     case OP_RENAMEAT2:
-      r = syscall(SYS_renameat2, AT_FDCWD, w->path[0], AT_FDCWD, w->path[1], (unsigned)w->n[0]);
+      r = syscall(SYS_renameat2, d0, p0, d1, p1, (unsigned)w->n[0]);
       break;
-    case OP_LSETXATTR:
-      r = lsetxattr(w->path[0], w->path[1], w->buf, w->buflen, (int)w->n[0]);
+    case OP_READLINKAT: {
+      char *out = malloc(PATH_MAX);
+      if (!out) { w->result = -ENOMEM; return; }
+      ssize_t n = readlinkat(d0, p0, out, PATH_MAX);
+      if (n < 0) { w->result = -errno; free(out); return; }
+      w->outbuf = out;
+      w->outlen = (size_t)n;
+      w->result = 0;
+      return;
+    }
+    case OP_FCHOWNAT:
+      r = fchownat(d0, p0, (uid_t)w->n[0], (gid_t)w->n[1], at_flags(p0));
       break;
-    case OP_FSETXATTR:
-      r = fsetxattr((int)w->n[1], w->path[1], w->buf, w->buflen, (int)w->n[0]);
+    case OP_FCHMODAT:
+      // An empty path means the fd itself; fchmodat() would follow nothing.
+      r = p0[0] ? fchmodat(d0, p0, (mode_t)w->n[0], AT_SYMLINK_NOFOLLOW) : fchmod(d0, (mode_t)w->n[0]);
       break;
-    case OP_LGETXATTR:
-      r = lgetxattr(w->path[0], w->path[1], w->buflen ? w->buf : NULL, w->buflen);
-      break;
-    case OP_FGETXATTR:
-      r = fgetxattr((int)w->n[1], w->path[1], w->buflen ? w->buf : NULL, w->buflen);
-      break;
-    case OP_LLISTXATTR:
-      r = llistxattr(w->path[0], w->buflen ? w->buf : NULL, w->buflen);
-      break;
-    case OP_FLISTXATTR:
-      r = flistxattr((int)w->n[1], w->buflen ? w->buf : NULL, w->buflen);
-      break;
-    case OP_LREMOVEXATTR:
-      r = lremovexattr(w->path[0], w->path[1]);
-      break;
-    case OP_FREMOVEXATTR:
-      r = fremovexattr((int)w->n[1], w->path[1]);
-      break;
-    case OP_UTIMENSAT:
-    case OP_FUTIMENS: {
+    case OP_UTIMENSAT: {
       struct timespec ts[2] = {{w->n[0], w->n[1]}, {w->n[2], w->n[3]}};
-      if (w->kind == OP_UTIMENSAT)
-        r = utimensat(AT_FDCWD, w->path[0], ts, AT_SYMLINK_NOFOLLOW);
-      else
-        r = futimens((int)w->n[4], ts);
+      r = p0[0] ? utimensat(d0, p0, ts, AT_SYMLINK_NOFOLLOW) : futimens(d0, ts);
       break;
     }
-    case OP_FALLOCATE:
-      r = fallocate((int)w->n[0], (int)w->n[1], (off_t)w->n[2], (off_t)w->n[3]);
+    case OP_TRUNCATEAT: {
+      int fd = p0[0] ? openat(d0, p0, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK) : d0;
+      if (fd < 0) { r = -1; break; }
+      r = ftruncate(fd, (off_t)w->n[0]);
+      int e = errno;
+      if (p0[0]) close(fd);
+      errno = e;
       break;
-    case OP_LSEEK: {
-      off_t o = lseek((int)w->n[0], (off_t)w->n[1], (int)w->n[2]);
-      if (o < 0) { w->result = -errno; return; }
-      w->result = (double)o;
+    }
+    case OP_READDIRAT: {
+      int fd;
+      if (p0[0]) {
+        fd = openat(d0, p0, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) { w->result = -errno; return; }
+      } else {
+        fd = d0;
+        if (lseek(fd, 0, SEEK_SET) < 0) { w->result = -errno; return; }
+      }
+      w->result = read_dir_fd(fd, &w->outbuf, &w->outlen);
+      if (p0[0]) close(fd);
       return;
     }
-    case OP_COPY_FILE_RANGE: {
-      loff_t in_off = w->n[1], out_off = w->n[3];
-      ssize_t c = copy_file_range((int)w->n[0], &in_off, (int)w->n[2], &out_off, (size_t)w->n[4], (unsigned)w->n[5]);
-      if (c < 0) { w->result = -errno; return; }
-      w->result = (double)c;
-      return;
-    }
-    case OP_FICLONE:
-      r = ioctl((int)w->n[0], FICLONE, (int)w->n[1]);
+    case OP_GETXATTRAT:
+    case OP_SETXATTRAT:
+    case OP_LISTXATTRAT:
+    case OP_REMOVEXATTRAT:
+      r = xattr_at(w, d0, p0);
       break;
-    case OP_STATVFS: {
+    case OP_FSTATVFS: {
       struct statvfs sv;
-      r = statvfs(w->path[0], &sv);
+      r = fstatvfs((int)w->n[0], &sv);
       if (r == 0) {
         int64_t *o = w->buf;
         o[0] = (int64_t)sv.f_bsize;
@@ -315,47 +445,23 @@ static void work_execute(napi_env env, void *data) {
       }
       break;
     }
-    case OP_READDIR: {
-      int e = read_dir_packed(w->path[0], &w->outbuf, &w->outlen);
-      w->result = e;
+    case OP_FALLOCATE:
+      r = fallocate((int)w->n[0], (int)w->n[1], (off_t)w->n[2], (off_t)w->n[3]);
+      break;
+    case OP_LSEEK: {
+      off_t o = lseek((int)w->n[0], (off_t)w->n[1], (int)w->n[2]);
+      w->result = o < 0 ? -errno : (double)o;
       return;
     }
-    case OP_LCHMOD:
-      r = fchmodat(AT_FDCWD, w->path[0], (mode_t)w->n[0], AT_SYMLINK_NOFOLLOW);
-      break;
-    case OP_LINK_FOLLOW:
-      // linkat with AT_SYMLINK_FOLLOW gives a name to an O_TMPFILE file
-      // through /proc/self/fd/N.
-      r = linkat(AT_FDCWD, w->path[0], AT_FDCWD, w->path[1], AT_SYMLINK_FOLLOW);
-      break;
-    case OP_STATX: {
-      struct statx sx;
-      // n[0] = fd (or -1 for the path), n[1] = statx mask wanted
-      if (w->n[0] >= 0)
-        r = statx((int)w->n[0], "", AT_EMPTY_PATH, (unsigned)w->n[1], &sx);
-      else
-        r = statx(AT_FDCWD, w->path[0], AT_SYMLINK_NOFOLLOW, (unsigned)w->n[1], &sx);
-      if (r == 0) {
-        int64_t *o = w->buf;
-        o[0] = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-        o[1] = (int64_t)sx.stx_ino;
-        o[2] = sx.stx_mode;
-        o[3] = sx.stx_nlink;
-        o[4] = sx.stx_uid;
-        o[5] = sx.stx_gid;
-        o[6] = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
-        o[7] = (int64_t)sx.stx_size;
-        o[8] = sx.stx_blksize;
-        o[9] = (int64_t)sx.stx_blocks;
-        o[10] = sx.stx_atime.tv_sec; o[11] = sx.stx_atime.tv_nsec;
-        o[12] = sx.stx_mtime.tv_sec; o[13] = sx.stx_mtime.tv_nsec;
-        o[14] = sx.stx_ctime.tv_sec; o[15] = sx.stx_ctime.tv_nsec;
-        o[16] = sx.stx_btime.tv_sec; o[17] = sx.stx_btime.tv_nsec;
-        o[18] = sx.stx_mask;
-        o[19] = (int64_t)sx.stx_attributes;
-      }
-      break;
+    case OP_COPY_FILE_RANGE: {
+      loff_t in_off = w->n[1], out_off = w->n[3];
+      ssize_t c = copy_file_range((int)w->n[0], &in_off, (int)w->n[2], &out_off, (size_t)w->n[4], (unsigned)w->n[5]);
+      w->result = c < 0 ? -errno : (double)c;
+      return;
     }
+    case OP_FICLONE:
+      r = ioctl((int)w->n[0], FICLONE, (int)w->n[1]);
+      break;
     case OP_WRITE:
       // One message per write on /dev/fuse; used for notifications, which may
       // block on a directory lock and so must never run on the JS thread.
@@ -374,7 +480,7 @@ static void free_outbuf(napi_env env, void *data, void *hint) {
 static void work_complete(napi_env env, napi_status status, void *data) {
   struct work *w = data;
   napi_value result;
-  if (w->kind == OP_READDIR && w->result == 0) {
+  if (status == napi_ok && w->outbuf && w->result == 0) {
     if (napi_create_external_buffer(env, w->outlen, w->outbuf, free_outbuf, NULL, &result) != napi_ok) {
       free(w->outbuf);
       result = make_num(env, -ENOMEM);
@@ -384,40 +490,12 @@ static void work_complete(napi_env env, napi_status status, void *data) {
     result = make_num(env, status == napi_ok ? w->result : -EIO);
   }
   napi_resolve_deferred(env, w->deferred, result);
-  for (int i = 0; i < 2; i++) {
-    free(w->path[i]);
-    if (w->keep[i]) napi_delete_reference(env, w->keep[i]);
-  }
+  free(w->path[0]);
+  free(w->path[1]);
+  if (w->keep) napi_delete_reference(env, w->keep);
   free(w->outbuf);
   napi_delete_async_work(env, w->handle);
   free(w);
-}
-
-static napi_value queue_work(napi_env env, struct work *w) {
-  napi_value promise, name;
-  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok) goto fail;
-  napi_create_string_utf8(env, "braidfs-syscall", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, work_execute, work_complete, w, &w->handle) != napi_ok) goto fail;
-  if (napi_queue_async_work(env, w->handle) != napi_ok) goto fail;
-  return promise;
-fail:
-  free(w->path[0]);
-  free(w->path[1]);
-  free(w);
-  napi_throw_error(env, NULL, "braidfs native: could not queue work");
-  return NULL;
-}
-
-static struct work *new_work(enum op_kind kind) {
-  struct work *w = calloc(1, sizeof *w);
-  if (w) w->kind = kind;
-  return w;
-}
-
-// Binds a buffer argument to the work item and keeps it alive until completion.
-static int bind_buffer(napi_env env, struct work *w, napi_value v, int slot) {
-  if (get_buffer(env, v, &w->buf, &w->buflen) != 0) return -1;
-  return napi_create_reference(env, v, 1, &w->keep[slot]) == napi_ok ? 0 : -1;
 }
 
 static napi_value fail_work(struct work *w) {
@@ -429,27 +507,45 @@ static napi_value fail_work(struct work *w) {
   return NULL;
 }
 
-// Generic binder: spec letters say how to read each argument.
-//   p/q: path into path[0]/path[1]; n: next integer into n[]; b: buffer (kept alive)
+static napi_value queue_work(napi_env env, struct work *w) {
+  napi_value promise, name;
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok) return fail_work(w);
+  napi_create_string_utf8(env, "braidfs-syscall", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, work_execute, work_complete, w, &w->handle) != napi_ok) return fail_work(w);
+  if (napi_queue_async_work(env, w->handle) != napi_ok) return fail_work(w);
+  return promise;
+}
+
+// Generic binder: each spec letter says how to read the next argument.
+//   d/e: directory fd into d[0]/d[1]; p/q: path into path[0]/path[1];
+//   n: next integer into n[]; b: buffer (kept alive until completion)
 static napi_value start(napi_env env, napi_callback_info info, enum op_kind kind, const char *spec) {
   size_t want = strlen(spec);
   napi_value argv[MAX_ARGS];
   if (get_args(env, info, want, argv) != 0) return NULL;
-  struct work *w = new_work(kind);
+  struct work *w = calloc(1, sizeof *w);
   if (!w) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  w->kind = kind;
   int ni = 0;
   for (size_t i = 0; i < want; i++) {
     switch (spec[i]) {
-      case 'p':
-      case 'q':
-        w->path[spec[i] == 'p' ? 0 : 1] = get_path(env, argv[i]);
-        if (!w->path[spec[i] == 'p' ? 0 : 1]) return fail_work(w);
+      case 'd':
+      case 'e':
+        if (get_i64(env, argv[i], &w->d[spec[i] == 'd' ? 0 : 1]) != 0) return fail_work(w);
         break;
+      case 'p':
+      case 'q': {
+        int k = spec[i] == 'p' ? 0 : 1;
+        w->path[k] = get_path(env, argv[i]);
+        if (!w->path[k]) return fail_work(w);
+        break;
+      }
       case 'n':
         if (get_i64(env, argv[i], &w->n[ni++]) != 0) return fail_work(w);
         break;
       case 'b':
-        if (bind_buffer(env, w, argv[i], 0) != 0) return fail_work(w);
+        if (get_buffer(env, argv[i], &w->buf, &w->buflen) != 0) return fail_work(w);
+        if (napi_create_reference(env, argv[i], 1, &w->keep) != napi_ok) return fail_work(w);
         break;
     }
   }
@@ -459,70 +555,31 @@ static napi_value start(napi_env env, napi_callback_info info, enum op_kind kind
 #define ASYNC_FN(fname, kind, spec) \
   static napi_value fname(napi_env env, napi_callback_info info) { return start(env, info, kind, spec); }
 
-ASYNC_FN(js_lstat, OP_LSTAT, "pb")
-ASYNC_FN(js_fstat, OP_FSTAT, "nb")
-ASYNC_FN(js_mknod, OP_MKNOD, "pnn")
-ASYNC_FN(js_renameat2, OP_RENAMEAT2, "pqn")
-ASYNC_FN(js_lsetxattr, OP_LSETXATTR, "pqbn")
-ASYNC_FN(js_lgetxattr, OP_LGETXATTR, "pqb")
-ASYNC_FN(js_llistxattr, OP_LLISTXATTR, "pb")
-ASYNC_FN(js_lremovexattr, OP_LREMOVEXATTR, "pq")
-ASYNC_FN(js_utimensat, OP_UTIMENSAT, "pnnnn")
+ASYNC_FN(js_statat, OP_STATAT, "dpb")
+ASYNC_FN(js_statxat, OP_STATXAT, "dpnb")
+ASYNC_FN(js_openat, OP_OPENAT, "dpnn")
+ASYNC_FN(js_mkdirat, OP_MKDIRAT, "dpn")
+ASYNC_FN(js_mknodat, OP_MKNODAT, "dpnn")
+ASYNC_FN(js_symlinkat, OP_SYMLINKAT, "qdp")
+ASYNC_FN(js_linkat, OP_LINKAT, "dpeqn")
+ASYNC_FN(js_unlinkat, OP_UNLINKAT, "dpn")
+ASYNC_FN(js_renameat2, OP_RENAMEAT2, "dpeqn")
+ASYNC_FN(js_readlinkat, OP_READLINKAT, "dp")
+ASYNC_FN(js_fchownat, OP_FCHOWNAT, "dpnn")
+ASYNC_FN(js_fchmodat, OP_FCHMODAT, "dpn")
+ASYNC_FN(js_utimensat, OP_UTIMENSAT, "dpnnnn")
+ASYNC_FN(js_truncateat, OP_TRUNCATEAT, "dpn")
+ASYNC_FN(js_readdirat, OP_READDIRAT, "dp")
+ASYNC_FN(js_getxattrat, OP_GETXATTRAT, "dpqb")
+ASYNC_FN(js_setxattrat, OP_SETXATTRAT, "dpqbn")
+ASYNC_FN(js_listxattrat, OP_LISTXATTRAT, "dpb")
+ASYNC_FN(js_removexattrat, OP_REMOVEXATTRAT, "dpq")
+ASYNC_FN(js_fstatvfs, OP_FSTATVFS, "nb")
 ASYNC_FN(js_fallocate, OP_FALLOCATE, "nnnn")
 ASYNC_FN(js_lseek, OP_LSEEK, "nnn")
 ASYNC_FN(js_copy_file_range, OP_COPY_FILE_RANGE, "nnnnnn")
 ASYNC_FN(js_ficlone, OP_FICLONE, "nn")
-ASYNC_FN(js_statvfs, OP_STATVFS, "pb")
-ASYNC_FN(js_readdir, OP_READDIR, "p")
-ASYNC_FN(js_lchmod, OP_LCHMOD, "pn")
 ASYNC_FN(js_write_async, OP_WRITE, "nb")
-ASYNC_FN(js_link_follow, OP_LINK_FOLLOW, "pq")
-ASYNC_FN(js_statx, OP_STATX, "pnnb")
-
-// The fd-based xattr calls take the fd first, so shift it into n[1] where
-// work_execute expects it (n[0] holds the flags for setxattr).
-static napi_value js_fsetxattr_shim(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (get_args(env, info, 4, argv) != 0) return NULL;
-  struct work *w = new_work(OP_FSETXATTR);
-  if (!w) return NULL;
-  if (get_i64(env, argv[0], &w->n[1]) != 0) return fail_work(w);
-  w->path[1] = get_path(env, argv[1]);
-  if (!w->path[1]) return fail_work(w);
-  if (bind_buffer(env, w, argv[2], 0) != 0) return fail_work(w);
-  if (get_i64(env, argv[3], &w->n[0]) != 0) return fail_work(w);
-  return queue_work(env, w);
-}
-
-static napi_value fd_name_buf(napi_env env, napi_callback_info info, enum op_kind kind, int has_name, int has_buf) {
-  napi_value argv[3];
-  size_t want = 1 + (size_t)has_name + (size_t)has_buf;
-  if (get_args(env, info, want, argv) != 0) return NULL;
-  struct work *w = new_work(kind);
-  if (!w) return NULL;
-  if (get_i64(env, argv[0], &w->n[1]) != 0) return fail_work(w);
-  size_t i = 1;
-  if (has_name) {
-    w->path[1] = get_path(env, argv[i++]);
-    if (!w->path[1]) return fail_work(w);
-  }
-  if (has_buf && bind_buffer(env, w, argv[i], 0) != 0) return fail_work(w);
-  return queue_work(env, w);
-}
-static napi_value js_fgetxattr_shim(napi_env env, napi_callback_info info) { return fd_name_buf(env, info, OP_FGETXATTR, 1, 1); }
-static napi_value js_flistxattr_shim(napi_env env, napi_callback_info info) { return fd_name_buf(env, info, OP_FLISTXATTR, 0, 1); }
-static napi_value js_fremovexattr_shim(napi_env env, napi_callback_info info) { return fd_name_buf(env, info, OP_FREMOVEXATTR, 1, 0); }
-static napi_value js_futimens_shim(napi_env env, napi_callback_info info) {
-  // futimens(fd, as, ans, ms, mns): fd goes to n[4]
-  napi_value argv[5];
-  if (get_args(env, info, 5, argv) != 0) return NULL;
-  struct work *w = new_work(OP_FUTIMENS);
-  if (!w) return NULL;
-  if (get_i64(env, argv[0], &w->n[4]) != 0) return fail_work(w);
-  for (int i = 0; i < 4; i++)
-    if (get_i64(env, argv[i + 1], &w->n[i]) != 0) return fail_work(w);
-  return queue_work(env, w);
-}
 
 // ---------------------------------------------------------------------------
 // sync calls: device, mount, ioctls, replies
@@ -530,6 +587,17 @@ static napi_value js_futimens_shim(napi_env env, napi_callback_info info) {
 static napi_value js_dev_open(napi_env env, napi_callback_info info) {
   (void)info;
   int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+  return make_num(env, fd < 0 ? -errno : fd);
+}
+
+// Opens a directory as an O_PATH fd (a branch root): the anchor of every *at() call.
+static napi_value js_open_path(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv) != 0) return NULL;
+  char *p = get_path(env, argv[0]);
+  if (!p) return NULL;
+  int fd = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  free(p);
   return make_num(env, fd < 0 ? -errno : fd);
 }
 
@@ -789,30 +857,32 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("backingClose", js_backing_close),
     EXPORT("writev", js_writev),
     EXPORT("startReader", js_start_reader),
-    EXPORT("lstat", js_lstat),
-    EXPORT("fstat", js_fstat),
-    EXPORT("mknod", js_mknod),
+    EXPORT("openPath", js_open_path),
+    EXPORT("statat", js_statat),
+    EXPORT("statxat", js_statxat),
+    EXPORT("openat", js_openat),
+    EXPORT("mkdirat", js_mkdirat),
+    EXPORT("mknodat", js_mknodat),
+    EXPORT("symlinkat", js_symlinkat),
+    EXPORT("linkat", js_linkat),
+    EXPORT("unlinkat", js_unlinkat),
     EXPORT("renameat2", js_renameat2),
-    EXPORT("lsetxattr", js_lsetxattr),
-    EXPORT("lgetxattr", js_lgetxattr),
-    EXPORT("llistxattr", js_llistxattr),
-    EXPORT("lremovexattr", js_lremovexattr),
-    EXPORT("fsetxattr", js_fsetxattr_shim),
-    EXPORT("fgetxattr", js_fgetxattr_shim),
-    EXPORT("flistxattr", js_flistxattr_shim),
-    EXPORT("fremovexattr", js_fremovexattr_shim),
+    EXPORT("readlinkat", js_readlinkat),
+    EXPORT("fchownat", js_fchownat),
+    EXPORT("fchmodat", js_fchmodat),
     EXPORT("utimensat", js_utimensat),
-    EXPORT("futimens", js_futimens_shim),
+    EXPORT("truncateat", js_truncateat),
+    EXPORT("readdirat", js_readdirat),
+    EXPORT("getxattrat", js_getxattrat),
+    EXPORT("setxattrat", js_setxattrat),
+    EXPORT("listxattrat", js_listxattrat),
+    EXPORT("removexattrat", js_removexattrat),
+    EXPORT("fstatvfs", js_fstatvfs),
     EXPORT("fallocate", js_fallocate),
     EXPORT("lseek", js_lseek),
     EXPORT("copyFileRange", js_copy_file_range),
     EXPORT("ficlone", js_ficlone),
-    EXPORT("statvfs", js_statvfs),
-    EXPORT("readdir", js_readdir),
-    EXPORT("lchmod", js_lchmod),
     EXPORT("writeAsync", js_write_async),
-    EXPORT("linkFollow", js_link_follow),
-    EXPORT("statx", js_statx),
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

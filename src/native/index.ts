@@ -20,33 +20,39 @@ export interface NativeAddon {
   writev(fd: number, buffers: readonly Uint8Array[]): number;
   startReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number) => void): number;
 
-  lstat(path: PathArg, out: BigInt64Array): Promise<number>;
-  fstat(fd: number, out: BigInt64Array): Promise<number>;
-  mknod(path: PathArg, mode: number, dev: number): Promise<number>;
-  renameat2(from: PathArg, to: PathArg, flags: number): Promise<number>;
-  lsetxattr(path: PathArg, name: PathArg, value: Uint8Array, flags: number): Promise<number>;
-  lgetxattr(path: PathArg, name: PathArg, out: Uint8Array): Promise<number>;
-  llistxattr(path: PathArg, out: Uint8Array): Promise<number>;
-  lremovexattr(path: PathArg, name: PathArg): Promise<number>;
-  fsetxattr(fd: number, name: PathArg, value: Uint8Array, flags: number): Promise<number>;
-  fgetxattr(fd: number, name: PathArg, out: Uint8Array): Promise<number>;
-  flistxattr(fd: number, out: Uint8Array): Promise<number>;
-  fremovexattr(fd: number, name: PathArg): Promise<number>;
-  utimensat(path: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<number>;
-  futimens(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<number>;
+  /** open(path, O_PATH|O_DIRECTORY): the directory fd that *at() calls are relative to. */
+  openPath(path: PathArg): number;
+
+  // *at() calls: `dir` is a directory fd; an empty path means `dir` itself.
+  statat(dir: number, path: PathArg, out: BigInt64Array): Promise<number>;
+  /** statx; out holds 20 slots (16 as statat, then btime s/ns, mask, attributes). */
+  statxat(dir: number, path: PathArg, mask: number, out: BigInt64Array): Promise<number>;
+  openat(dir: number, path: PathArg, flags: number, mode: number): Promise<number>;
+  mkdirat(dir: number, path: PathArg, mode: number): Promise<number>;
+  mknodat(dir: number, path: PathArg, mode: number, dev: number): Promise<number>;
+  symlinkat(target: PathArg, dir: number, path: PathArg): Promise<number>;
+  linkat(fromDir: number, from: PathArg, toDir: number, to: PathArg, flags: number): Promise<number>;
+  unlinkat(dir: number, path: PathArg, flags: number): Promise<number>;
+  renameat2(fromDir: number, from: PathArg, toDir: number, to: PathArg, flags: number): Promise<number>;
+  readlinkat(dir: number, path: PathArg): Promise<Buffer | number>;
+  fchownat(dir: number, path: PathArg, uid: number, gid: number): Promise<number>;
+  fchmodat(dir: number, path: PathArg, mode: number): Promise<number>;
+  utimensat(dir: number, path: PathArg, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<number>;
+  truncateat(dir: number, path: PathArg, length: number): Promise<number>;
+  /** Packed entries: { u64 ino; u8 type; u8 pad; u16 namelen; name } repeated. */
+  readdirat(dir: number, path: PathArg): Promise<Buffer | number>;
+  getxattrat(dir: number, path: PathArg, name: PathArg, out: Uint8Array): Promise<number>;
+  setxattrat(dir: number, path: PathArg, name: PathArg, value: Uint8Array, flags: number): Promise<number>;
+  listxattrat(dir: number, path: PathArg, out: Uint8Array): Promise<number>;
+  removexattrat(dir: number, path: PathArg, name: PathArg): Promise<number>;
+  fstatvfs(fd: number, out: BigInt64Array): Promise<number>;
+
   fallocate(fd: number, mode: number, offset: number, length: number): Promise<number>;
   lseek(fd: number, offset: number, whence: number): Promise<number>;
   copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, len: number, flags: number): Promise<number>;
   ficlone(destFd: number, srcFd: number): Promise<number>;
-  statvfs(path: PathArg, out: BigInt64Array): Promise<number>;
-  /** Packed entries: { u64 ino; u8 type; u8 pad; u16 namelen; name } repeated. */
-  readdir(path: PathArg): Promise<Buffer | number>;
-  lchmod(path: PathArg, mode: number): Promise<number>;
   /** write(2) on the thread pool: for FUSE notifications, which can block. */
   writeAsync(fd: number, buf: Uint8Array): Promise<number>;
-  linkFollow(from: PathArg, to: PathArg): Promise<number>;
-  /** statx(2) of a path (fd = -1) or of an fd (path ignored); out holds 20 slots. */
-  statx(path: PathArg, fd: number, mask: number, out: BigInt64Array): Promise<number>;
 }
 
 function load(): NativeAddon {

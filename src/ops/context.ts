@@ -23,8 +23,8 @@ export interface Timeouts {
 }
 
 export interface OpContext {
-  /** Absolute path of the source directory. */
-  readonly root: Buffer;
+  /** The source directory, opened O_PATH: every path is relative to it. */
+  readonly rootFd: number;
   readonly inodes: InodeTable;
   readonly handles: HandleTable;
   readonly locks: LockTable;
@@ -40,16 +40,31 @@ export interface OpContext {
 export const identity = (st: Stat): string => `${st.dev}:${st.ino}`;
 export const fileType = (mode: number): number => mode & sys.S_IFMT;
 
-export function realPath(ctx: OpContext, rel: Buffer): Buffer {
-  return sys.joinPath(ctx.root, rel);
+/** Where a node is on disk: a directory fd and a path relative to it (empty: the fd itself). */
+export interface Loc {
+  readonly dir: number;
+  readonly path: Buffer;
 }
 
-export function nodePath(ctx: OpContext, node: Node): Buffer {
-  return realPath(ctx, ctx.inodes.path(node));
+const DOT = Buffer.from('.');
+
+/**
+ * Locates a node: through the fd of handle `fh` when given, by name under the
+ * root, or through any open fd when it has no name left (unlinked but open).
+ */
+export function locate(ctx: OpContext, node: Node, fh?: bigint): Loc {
+  if (fh !== undefined) return { dir: ctx.handles.file(fh).fd, path: sys.SELF };
+  if (node === ctx.inodes.root) return { dir: ctx.rootFd, path: DOT };
+  if (node.names.length === 0) {
+    const open = ctx.handles.anyOpen(node);
+    if (open) return { dir: open.fd, path: sys.SELF };
+    throw new FsError(Errno.ENOENT, 'locate');
+  }
+  return { dir: ctx.rootFd, path: ctx.inodes.path(node) };
 }
 
-export function childRealPath(ctx: OpContext, parent: Node, name: Buffer): Buffer {
-  return realPath(ctx, ctx.inodes.childPath(parent, name));
+export function childLoc(ctx: OpContext, parent: Node, name: Buffer): Loc {
+  return { dir: ctx.rootFd, path: ctx.inodes.childPath(parent, name) };
 }
 
 export function toAttr(st: Stat): FuseAttr {
@@ -78,18 +93,14 @@ export function entryFor(ctx: OpContext, node: Node, st: Stat): EntryReply {
 
 /** Stats a node by name, or through an open fd when it has no name left. */
 export async function statNode(ctx: OpContext, node: Node, fh?: bigint): Promise<Stat> {
-  if (fh !== undefined) return sys.fstat(ctx.handles.file(fh).fd);
-  if (node.names.length === 0 && node !== ctx.inodes.root) {
-    const open = ctx.handles.anyOpen(node);
-    if (open) return sys.fstat(open.fd);
-    throw new FsError(Errno.ENOENT, 'stat');
-  }
-  return sys.lstat(nodePath(ctx, node));
+  const at = locate(ctx, node, fh);
+  return sys.lstat(at.dir, at.path);
 }
 
 /** Looks up parent/name on disk and counts a kernel reference to it. */
-export async function rememberChild(ctx: OpContext, parent: Node, name: Buffer, real: Buffer): Promise<EntryReply> {
-  const st = await sys.lstat(real);
+export async function rememberChild(ctx: OpContext, parent: Node, name: Buffer): Promise<EntryReply> {
+  const at = childLoc(ctx, parent, name);
+  const st = await sys.lstat(at.dir, at.path);
   const node = ctx.inodes.remember(parent, name, identity(st), fileType(st.mode));
   return entryFor(ctx, node, st);
 }
@@ -112,25 +123,22 @@ async function callerInGroup(h: Header, gid: number): Promise<boolean> {
  * when the parent is setgid. chown clears suid/sgid on regular files, so
  * those bits are put back, except sgid for a group the caller isn't in.
  */
-export async function giveToCaller(ctx: OpContext, h: Header, real: Buffer, parentReal: Buffer, mode: number, st: Stat, fd?: number): Promise<Stat> {
+export async function giveToCaller(ctx: OpContext, h: Header, at: Loc, parent: Loc, mode: number, st: Stat): Promise<Stat> {
   let gid = h.gid;
   if (st.gid !== ctx.daemonGid) gid = st.gid; // setgid inheritance already happened
   else if (h.gid !== ctx.daemonGid) {
-    const parent = await sys.lstat(parentReal);
-    if (parent.mode & 0o2000) gid = parent.gid;
+    const p = await sys.lstat(parent.dir, parent.path);
+    if (p.mode & 0o2000) gid = p.gid;
   }
   if (st.uid === h.uid && st.gid === gid) return st;
-  if (fd !== undefined) await sys.fchown(fd, h.uid, gid);
-  else await sys.lchown(real, h.uid, gid);
+  await sys.lchown(at.dir, at.path, h.uid, gid);
   const special = mode & 0o6000;
   if (special && sys.isReg(st.mode)) {
     let keep = special;
     if (keep & 0o2000 && h.uid !== 0 && !(await callerInGroup(h, gid))) keep &= ~0o2000;
-    const perms = (mode & 0o777) | keep | (st.mode & 0o1000);
-    if (fd !== undefined) await sys.fchmod(fd, perms);
-    else await sys.lchmod(real, perms);
+    await sys.lchmod(at.dir, at.path, (mode & 0o777) | keep | (st.mode & 0o1000));
   }
-  return fd !== undefined ? sys.fstat(fd) : sys.lstat(real);
+  return sys.lstat(at.dir, at.path);
 }
 
 export function parentOf(ctx: OpContext, id: bigint): Node {

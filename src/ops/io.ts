@@ -11,11 +11,12 @@ import type { OpenReply } from '../fuse/replies.js';
 import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Node } from '../union/inodes.js';
-import { nodePath, type OpContext } from './context.js';
+import { locate, type OpContext } from './context.js';
 import { daemonOpenFlags } from './create.js';
 
-const O_ACCMODE = 3;
-const O_WRONLY = 1;
+const O_ACCMODE = sys.O_ACCMODE;
+const O_WRONLY = sys.O_WRONLY;
+const AT_FDCWD = -100;
 
 export type PassthroughIo = 'off' | 'ro' | 'wo' | 'rw';
 
@@ -49,15 +50,12 @@ export function openReply(ctx: OpContext, node: Node, fd: number, flags: number)
 
 export async function open(ctx: OpContext, req: Req<Opcode.OPEN>): Promise<OpenReply> {
   const node = ctx.inodes.get(req.h.nodeid);
-  let fd: number;
-  if (node.names.length === 0) {
-    // Reopen of a nameless file (O_TMPFILE, /proc/PID/fd/N) through our fd.
-    const open = ctx.handles.anyOpen(node);
-    if (!open) throw new FsError(Errno.ENOENT, 'open');
-    fd = await sys.open(Buffer.from(`/proc/self/fd/${open.fd}`), daemonOpenFlags(req.flags) & ~0o400000);
-  } else {
-    fd = await sys.open(nodePath(ctx, node), daemonOpenFlags(req.flags));
-  }
+  const at = locate(ctx, node);
+  // A file with no name left (O_TMPFILE, /proc/PID/fd/N) is reopened through
+  // one of our fds; a named one by name, never following a symlink.
+  const fd = at.path.length
+    ? await sys.open(at.dir, at.path, daemonOpenFlags(req.flags))
+    : await sys.open(AT_FDCWD, Buffer.from(`/proc/self/fd/${at.dir}`), daemonOpenFlags(req.flags) & ~sys.O_NOFOLLOW);
   return openReply(ctx, node, fd, req.flags);
 }
 
@@ -87,9 +85,11 @@ export async function write(ctx: OpContext, req: Req<Opcode.WRITE>): Promise<num
 }
 
 export async function flush(ctx: OpContext, req: Req<Opcode.FLUSH>): Promise<void> {
-  // close(2) on a plain filesystem flushes nothing that fsync would not; the
-  // POSIX locks of this owner are released by the kernel's own SETLK(UNLCK).
-  ctx.handles.file(req.fh);
+  // close(2) drops every POSIX lock the closing process holds on the file
+  // (through any fd). The kernel leaves that to a filesystem that keeps
+  // locks itself, and FLUSH carries the owner for it.
+  const h = ctx.handles.file(req.fh);
+  ctx.locks.releasePosix(h.node.id, req.lockOwner);
 }
 
 export async function release(ctx: OpContext, req: Req<Opcode.RELEASE>): Promise<void> {

@@ -1,9 +1,9 @@
 // LOOKUP and FORGET: how the kernel learns and lets go of nodes.
 import type { Req } from '../fuse/protocol.js';
 import type { EntryReply } from '../fuse/replies.js';
-import { Errno, FsError, knownErrno } from '../sys/errno.js';
+import { Errno, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import { childRealPath, entryFor, parentOf, rememberChild, statNode, type OpContext } from './context.js';
+import { entryFor, locate, parentOf, rememberChild, statNode, type OpContext } from './context.js';
 import type { Opcode } from '../fuse/abi.js';
 
 const DOT = Buffer.from('.');
@@ -18,7 +18,7 @@ export async function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): Promise<E
     return entryFor(ctx, target, await statNode(ctx, target));
   }
   try {
-    return await rememberChild(ctx, parent, req.name, childRealPath(ctx, parent, req.name));
+    return await rememberChild(ctx, parent, req.name);
   } catch (e) {
     // A negative entry the kernel may cache, when the user asked for that.
     if (knownErrno(e) === Errno.ENOENT && ctx.timeouts.negative > 0) {
@@ -37,7 +37,6 @@ export function forget(ctx: OpContext, items: ReadonlyArray<readonly [bigint, bi
 }
 
 export async function readlink(ctx: OpContext, req: Req<Opcode.READLINK>): Promise<Buffer> {
-  const node = ctx.inodes.get(req.h.nodeid);
-  if (node.names.length === 0) throw new FsError(Errno.ENOENT, 'readlink');
-  return sys.readlink(childRealPath(ctx, node.names[0]!.parent, node.names[0]!.name));
+  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
+  return sys.readlink(at.dir, at.path);
 }

@@ -7,7 +7,7 @@ import * as sys from '../sys/fs.js';
 import { statNode, type OpContext } from './context.js';
 
 export async function statfs(ctx: OpContext, _req: Req<Opcode.STATFS>): Promise<StatfsReply> {
-  const s = await sys.statvfs(ctx.root);
+  const s = await sys.fstatvfs(ctx.rootFd);
   return { blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree, bsize: s.bsize, namelen: s.namemax, frsize: s.frsize };
 }
 

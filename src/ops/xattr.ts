@@ -1,40 +1,48 @@
-// SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, by path and without following
-// symlinks (the kernel already resolved them), or through an open fd for a
-// file that has lost its name.
+// SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, never following a final
+// symlink (the kernel already resolved the ones the caller followed).
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
+import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import type { Node } from '../union/inodes.js';
-import { nodePath, type OpContext } from './context.js';
+import { locate, type OpContext } from './context.js';
 
-type Target = { fd: number } | { path: Buffer };
-
-function target(ctx: OpContext, node: Node): Target {
-  if (node.names.length === 0 && node !== ctx.inodes.root) {
-    const open = ctx.handles.anyOpen(node);
-    if (open) return { fd: open.fd };
-  }
-  return { path: nodePath(ctx, node) };
-}
+const TRUSTED = Buffer.from('trusted.');
 
 export async function setxattr(ctx: OpContext, req: Req<Opcode.SETXATTR>): Promise<void> {
-  const t = target(ctx, ctx.inodes.get(req.h.nodeid));
-  if ('fd' in t) await sys.fsetxattr(t.fd, req.name, req.value, req.flags);
-  else await sys.lsetxattr(t.path, req.name, req.value, req.flags);
+  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
+  await sys.lsetxattr(at.dir, at.path, req.name, req.value, req.flags);
 }
 
 export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promise<Buffer | number> {
-  const t = target(ctx, ctx.inodes.get(req.h.nodeid));
-  return 'fd' in t ? sys.fgetxattr(t.fd, req.name, req.size) : sys.lgetxattr(t.path, req.name, req.size);
+  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
+  return sys.lgetxattr(at.dir, at.path, req.name, req.size);
 }
 
+/**
+ * The kernel checks get/set of trusted.* itself, but leaves listing to the
+ * filesystem: ext4 shows trusted.* names only to CAP_SYS_ADMIN, and since the
+ * daemon lists as root, it filters them out for everyone else.
+ */
 export async function listxattr(ctx: OpContext, req: Req<Opcode.LISTXATTR>): Promise<Buffer | number> {
-  const t = target(ctx, ctx.inodes.get(req.h.nodeid));
-  return 'fd' in t ? sys.flistxattr(t.fd, req.size) : sys.llistxattr(t.path, req.size);
+  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
+  if (req.h.uid === 0) return sys.llistxattr(at.dir, at.path, req.size);
+  const all = await sys.llistxattr(at.dir, at.path, 65536);
+  if (typeof all === 'number') return all;
+  const kept: Buffer[] = [];
+  for (let p = 0; p < all.length; ) {
+    const z = all.indexOf(0, p);
+    const end = z < 0 ? all.length : z + 1;
+    const name = all.subarray(p, end);
+    if (!name.subarray(0, TRUSTED.length).equals(TRUSTED)) kept.push(name);
+    p = end;
+  }
+  const list = Buffer.concat(kept);
+  if (req.size === 0) return list.length;
+  if (list.length > req.size) throw new FsError(Errno.ERANGE, 'listxattr');
+  return list;
 }
 
 export async function removexattr(ctx: OpContext, req: Req<Opcode.REMOVEXATTR>): Promise<void> {
-  const t = target(ctx, ctx.inodes.get(req.h.nodeid));
-  if ('fd' in t) await sys.fremovexattr(t.fd, req.name);
-  else await sys.lremovexattr(t.path, req.name);
+  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
+  await sys.lremovexattr(at.dir, at.path, req.name);
 }

@@ -1,7 +1,15 @@
-// Typed syscall wrappers over node:fs and the native addon.
+// Typed syscall wrappers over the native addon and node:fs.
+//
+// Path operations take (dir, path): `dir` is a directory fd (a branch root,
+// opened once with O_PATH) and `path` is relative to it, so a path is never
+// longer than it is inside the mount (PATH_MAX applies to the part under the
+// mount, as on a plain filesystem), and a symlink swapped in for a parent
+// directory on disk cannot be followed out of the branch root by a name.
+// An empty path means the fd itself (AT_EMPTY_PATH): how a file that lost
+// its name is reached through an open fd.
+//
 // Paths are Buffers end to end so that non-UTF-8 names survive untouched.
-// Every function either resolves or throws an FsError / Node fs error; the
-// caller never sees a negative number.
+// Every function resolves or throws an FsError / Node fs error.
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { native } from '../native/index.js';
@@ -26,6 +34,10 @@ export interface Stat {
   mtimeNsec: number;
   ctimeSec: number;
   ctimeNsec: number;
+}
+
+export interface StatX extends Stat {
+  btime: { sec: number; nsec: number } | undefined;
 }
 
 export interface StatVfs {
@@ -55,6 +67,24 @@ export const S_IFCHR = 0o020000;
 export const isDir = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
 export const isReg = (mode: number): boolean => (mode & S_IFMT) === S_IFREG;
 
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_ACCMODE = 3;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_DIRECT = 0o40000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_TMPFILE = 0o20200000;
+export const AT_REMOVEDIR = 0x200;
+export const AT_SYMLINK_FOLLOW = 0x400;
+
+/** The fd itself, in an *at() call. */
+export const SELF = Buffer.alloc(0);
+
 function toStat(a: BigInt64Array): Stat {
   return {
     dev: a[0]!,
@@ -76,21 +106,32 @@ function toStat(a: BigInt64Array): Stat {
   };
 }
 
-export async function lstat(path: Path): Promise<Stat> {
+export function openPath(path: Path): number {
+  return check(native.openPath(path), 'open(O_PATH)', path);
+}
+
+export async function lstat(dir: number, path: Path): Promise<Stat> {
   const out = new BigInt64Array(16);
-  check(await native.lstat(path, out), 'lstat', path);
+  check(await native.statat(dir, path, out), 'fstatat', path);
   return toStat(out);
 }
 
-export async function fstat(fd: number): Promise<Stat> {
-  const out = new BigInt64Array(16);
-  check(await native.fstat(fd, out), 'fstat');
-  return toStat(out);
+export function fstat(fd: number): Promise<Stat> {
+  return lstat(fd, SELF);
 }
 
-export async function statvfs(path: Path): Promise<StatVfs> {
+const STATX_BTIME = 0x800;
+export async function statx(dir: number, path: Path, mask: number): Promise<StatX> {
+  const out = new BigInt64Array(20);
+  check(await native.statxat(dir, path, mask, out), 'statx', path);
+  const st = toStat(out) as StatX;
+  st.btime = Number(out[18]!) & STATX_BTIME ? { sec: Number(out[16]!), nsec: Number(out[17]!) } : undefined;
+  return st;
+}
+
+export async function fstatvfs(fd: number): Promise<StatVfs> {
   const o = new BigInt64Array(9);
-  check(await native.statvfs(path, o), 'statvfs', path);
+  check(await native.fstatvfs(fd, o), 'fstatvfs');
   return {
     bsize: Number(o[0]!),
     frsize: Number(o[1]!),
@@ -104,8 +145,8 @@ export async function statvfs(path: Path): Promise<StatVfs> {
   };
 }
 
-export async function readdir(path: Path): Promise<DirEntry[]> {
-  const r = await native.readdir(path);
+export async function readdir(dir: number, path: Path): Promise<DirEntry[]> {
+  const r = await native.readdirat(dir, path);
   if (typeof r === 'number') {
     check(r, 'readdir', path);
     return [];
@@ -119,16 +160,47 @@ export async function readdir(path: Path): Promise<DirEntry[]> {
   return out;
 }
 
-export async function mknod(path: Path, mode: number, dev: number): Promise<void> {
-  check(await native.mknod(path, mode, dev), 'mknod', path);
+export async function open(dir: number, path: Path, flags: number, mode = 0): Promise<number> {
+  return check(await native.openat(dir, path, flags, mode), 'openat', path);
 }
-
-export async function rename2(from: Path, to: Path, flags: number): Promise<void> {
-  check(await native.renameat2(from, to, flags), 'renameat2', from);
+export async function mkdir(dir: number, path: Path, mode: number): Promise<void> {
+  check(await native.mkdirat(dir, path, mode), 'mkdirat', path);
 }
-
-export async function lchmod(path: Path, mode: number): Promise<void> {
-  check(await native.lchmod(path, mode), 'fchmodat', path);
+export async function mknod(dir: number, path: Path, mode: number, dev: number): Promise<void> {
+  check(await native.mknodat(dir, path, mode, dev), 'mknodat', path);
+}
+export async function symlink(target: Buffer, dir: number, path: Path): Promise<void> {
+  check(await native.symlinkat(target, dir, path), 'symlinkat', path);
+}
+export async function link(fromDir: number, from: Path, toDir: number, to: Path, flags = 0): Promise<void> {
+  check(await native.linkat(fromDir, from, toDir, to, flags), 'linkat', to);
+}
+export async function unlink(dir: number, path: Path): Promise<void> {
+  check(await native.unlinkat(dir, path, 0), 'unlinkat', path);
+}
+export async function rmdir(dir: number, path: Path): Promise<void> {
+  check(await native.unlinkat(dir, path, AT_REMOVEDIR), 'unlinkat', path);
+}
+export async function rename2(fromDir: number, from: Path, toDir: number, to: Path, flags: number): Promise<void> {
+  check(await native.renameat2(fromDir, from, toDir, to, flags), 'renameat2', from);
+}
+export async function readlink(dir: number, path: Path): Promise<Buffer> {
+  const r = await native.readlinkat(dir, path);
+  if (typeof r === 'number') {
+    check(r, 'readlinkat', path);
+    return Buffer.alloc(0);
+  }
+  return r;
+}
+/** chown without following a final symlink; -1 leaves an id alone. */
+export async function lchown(dir: number, path: Path, uid: number, gid: number): Promise<void> {
+  check(await native.fchownat(dir, path, uid >>> 0, gid >>> 0), 'fchownat', path);
+}
+export async function lchmod(dir: number, path: Path, mode: number): Promise<void> {
+  check(await native.fchmodat(dir, path, mode), 'fchmodat', path);
+}
+export async function truncate(dir: number, path: Path, length: number): Promise<void> {
+  check(await native.truncateat(dir, path, length), 'truncate', path);
 }
 
 export interface TimeSpec {
@@ -138,46 +210,26 @@ export interface TimeSpec {
 export const UTIME_NOW = (1 << 30) - 1;
 export const UTIME_OMIT = (1 << 30) - 2;
 
-export async function lutimens(path: Path, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
-  check(await native.utimensat(path, atime.sec, atime.nsec, mtime.sec, mtime.nsec), 'utimensat', path);
+export async function lutimens(dir: number, path: Path, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
+  check(await native.utimensat(dir, path, atime.sec, atime.nsec, mtime.sec, mtime.nsec), 'utimensat', path);
 }
 
-export async function futimens(fd: number, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
-  check(await native.futimens(fd, atime.sec, atime.nsec, mtime.sec, mtime.nsec), 'futimens');
-}
-
-// --- xattrs: a zero-length buffer asks for the size only.
-export async function lgetxattr(path: Path, name: Buffer, size: number): Promise<Buffer | number> {
+// --- xattrs (never following a final symlink): a zero size asks for the length only.
+export async function lgetxattr(dir: number, path: Path, name: Buffer, size: number): Promise<Buffer | number> {
   const out = Buffer.allocUnsafe(size);
-  const n = check(await native.lgetxattr(path, name, out), 'lgetxattr', path);
+  const n = check(await native.getxattrat(dir, path, name, out), 'getxattr', path);
   return size === 0 ? n : out.subarray(0, n);
 }
-export async function fgetxattr(fd: number, name: Buffer, size: number): Promise<Buffer | number> {
+export async function llistxattr(dir: number, path: Path, size: number): Promise<Buffer | number> {
   const out = Buffer.allocUnsafe(size);
-  const n = check(await native.fgetxattr(fd, name, out), 'fgetxattr');
+  const n = check(await native.listxattrat(dir, path, out), 'listxattr', path);
   return size === 0 ? n : out.subarray(0, n);
 }
-export async function llistxattr(path: Path, size: number): Promise<Buffer | number> {
-  const out = Buffer.allocUnsafe(size);
-  const n = check(await native.llistxattr(path, out), 'llistxattr', path);
-  return size === 0 ? n : out.subarray(0, n);
+export async function lsetxattr(dir: number, path: Path, name: Buffer, value: Buffer, flags: number): Promise<void> {
+  check(await native.setxattrat(dir, path, name, value, flags), 'setxattr', path);
 }
-export async function flistxattr(fd: number, size: number): Promise<Buffer | number> {
-  const out = Buffer.allocUnsafe(size);
-  const n = check(await native.flistxattr(fd, out), 'flistxattr');
-  return size === 0 ? n : out.subarray(0, n);
-}
-export async function lsetxattr(path: Path, name: Buffer, value: Buffer, flags: number): Promise<void> {
-  check(await native.lsetxattr(path, name, value, flags), 'lsetxattr', path);
-}
-export async function fsetxattr(fd: number, name: Buffer, value: Buffer, flags: number): Promise<void> {
-  check(await native.fsetxattr(fd, name, value, flags), 'fsetxattr');
-}
-export async function lremovexattr(path: Path, name: Buffer): Promise<void> {
-  check(await native.lremovexattr(path, name), 'lremovexattr', path);
-}
-export async function fremovexattr(fd: number, name: Buffer): Promise<void> {
-  check(await native.fremovexattr(fd, name), 'fremovexattr');
+export async function lremovexattr(dir: number, path: Path, name: Buffer): Promise<void> {
+  check(await native.removexattrat(dir, path, name), 'removexattr', path);
 }
 
 export async function fallocate(fd: number, mode: number, offset: number, length: number): Promise<void> {
@@ -193,27 +245,13 @@ export async function ficlone(destFd: number, srcFd: number): Promise<void> {
   check(await native.ficlone(destFd, srcFd), 'ioctl(FICLONE)');
 }
 
-// --- node:fs, promisified callback forms (numeric fds, no FileHandle objects)
-export const open: (path: Path, flags: number, mode?: number) => Promise<number> = promisify(fs.open);
+// --- fd operations through node:fs (promisified callback forms: numeric fds, no FileHandle objects)
 export const close: (fd: number) => Promise<void> = promisify(fs.close);
 export const fsync: (fd: number) => Promise<void> = promisify(fs.fsync);
 export const fdatasync: (fd: number) => Promise<void> = promisify(fs.fdatasync);
 export const ftruncate: (fd: number, len: number) => Promise<void> = promisify(fs.ftruncate);
-export const truncate: (path: Path, len: number) => Promise<void> = promisify(fs.truncate);
-export const mkdir: (path: Path, mode: number) => Promise<void> = promisify(fs.mkdir);
-export const rmdir: (path: Path) => Promise<void> = promisify(fs.rmdir);
-export const unlink: (path: Path) => Promise<void> = promisify(fs.unlink);
-export const symlink: (target: Buffer, path: Path) => Promise<void> = promisify(fs.symlink);
-export const link: (existing: Path, path: Path) => Promise<void> = promisify(fs.link);
-export const lchown: (path: Path, uid: number, gid: number) => Promise<void> = promisify(fs.lchown);
 export const fchown: (fd: number, uid: number, gid: number) => Promise<void> = promisify(fs.fchown);
 export const fchmod: (fd: number, mode: number) => Promise<void> = promisify(fs.fchmod);
-
-export function readlink(path: Path): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    fs.readlink(path, { encoding: 'buffer' }, (err, target) => (err ? reject(err) : resolve(target)));
-  });
-}
 
 export function pread(fd: number, buf: Buffer, offset: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -227,9 +265,9 @@ export function pwrite(fd: number, buf: Uint8Array, offset: number | null): Prom
   });
 }
 
-/** Joins a branch-relative path onto a root without any string decoding. */
-export function joinPath(root: Buffer, rel: Buffer): Buffer {
-  if (rel.length === 0) return root;
-  return Buffer.concat([root, SLASH, rel]);
-}
 const SLASH = Buffer.from('/');
+/** Joins a relative path and a name without any string decoding. */
+export function joinPath(dir: Buffer, name: Buffer): Buffer {
+  if (dir.length === 0 || (dir.length === 1 && dir[0] === 0x2e)) return name;
+  return Buffer.concat([dir, SLASH, name]);
+}

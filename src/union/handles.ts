@@ -17,6 +17,8 @@ export interface DirHandle {
   readonly kind: 'dir';
   readonly fh: bigint;
   readonly node: Node;
+  /** Open on the directory, so it can still be listed and stat'ed after rmdir. */
+  readonly fd: number;
   /**
    * The listing, taken at opendir and again when the kernel rewinds to 0
    * after having read some. Cookies are indices into it, so they stay valid
@@ -31,22 +33,23 @@ export type Handle = FileHandle | DirHandle;
 export class HandleTable {
   private next = 1n;
   private readonly handles = new Map<bigint, Handle>();
-  /** Open file handles per node, for fstat of unlinked files and backing ids. */
-  private readonly byNode = new Map<bigint, Set<FileHandle>>();
+  /** Open handles per node, to reach files that lost their name and to count opens. */
+  private readonly byNode = new Map<bigint, Set<Handle>>();
 
-  addFile(node: Node, fd: number, flags: number): FileHandle {
-    const h: FileHandle = { kind: 'file', fh: this.next++, node, fd, flags, backingId: 0 };
+  private add<H extends Handle>(h: H): H {
     this.handles.set(h.fh, h);
-    let set = this.byNode.get(node.id);
-    if (!set) this.byNode.set(node.id, (set = new Set()));
+    let set = this.byNode.get(h.node.id);
+    if (!set) this.byNode.set(h.node.id, (set = new Set()));
     set.add(h);
     return h;
   }
 
-  addDir(node: Node): DirHandle {
-    const h: DirHandle = { kind: 'dir', fh: this.next++, node, entries: undefined, served: false };
-    this.handles.set(h.fh, h);
-    return h;
+  addFile(node: Node, fd: number, flags: number): FileHandle {
+    return this.add<FileHandle>({ kind: 'file', fh: this.next++, node, fd, flags, backingId: 0 });
+  }
+
+  addDir(node: Node, fd: number): DirHandle {
+    return this.add<DirHandle>({ kind: 'dir', fh: this.next++, node, fd, entries: undefined, served: false });
   }
 
   file(fh: bigint): FileHandle {
@@ -61,8 +64,8 @@ export class HandleTable {
     return h;
   }
 
-  /** Any open file handle of this node (to reach a file that lost its names). */
-  anyOpen(node: Node): FileHandle | undefined {
+  /** Any open handle of this node (to reach a file that lost its names). */
+  anyOpen(node: Node): Handle | undefined {
     const set = this.byNode.get(node.id);
     if (!set) return undefined;
     for (const h of set) return h;
@@ -77,11 +80,9 @@ export class HandleTable {
     const h = this.handles.get(fh);
     if (!h) return undefined;
     this.handles.delete(fh);
-    if (h.kind === 'file') {
-      const set = this.byNode.get(h.node.id);
-      set?.delete(h);
-      if (set?.size === 0) this.byNode.delete(h.node.id);
-    }
+    const set = this.byNode.get(h.node.id);
+    set?.delete(h);
+    if (set?.size === 0) this.byNode.delete(h.node.id);
     return h;
   }
 

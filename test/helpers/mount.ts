@@ -5,7 +5,7 @@
 // Teardown always unmounts, even when the test failed: fusermount3 -u, then
 // umount -l, then SIGKILL of the daemon. A stale mount breaks every later run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,7 @@ export async function mountBraidfs(opts: MountOptions = {}): Promise<Mounted> {
       unmounted = true;
       await forceUnmount(mountpoint, child);
       try {
-        rmSync(mountpoint, { recursive: false, force: true });
+        rmdirSync(mountpoint);
       } catch {
         // still busy or already gone: leave the empty directory behind
       }
