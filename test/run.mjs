@@ -96,6 +96,12 @@ process.stdout.write('run.mjs: npx tsc -p tsconfig.json\n');
 const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 if (tsc.status !== 0) die(`run.mjs: TypeScript compilation failed (exit ${tsc.status ?? tsc.signal}); no tests were run`);
 
+// Lint is part of the test: an unawaited promise in the daemon is a kernel
+// request that is never answered.
+process.stdout.write('run.mjs: npx eslint .\n');
+const lint = spawnSync('npx', ['eslint', '.'], { stdio: 'inherit' });
+if (lint.status !== 0) die(`run.mjs: eslint found problems (exit ${lint.status ?? lint.signal}); no tests were run`);
+
 // 4. AVA with TAP output, streamed through while counting.
 const extra = process.argv.slice(2);
 const globs = extra.filter((a) => !a.startsWith('-'));
