@@ -122,6 +122,10 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
   // SIGUSR1: forget everything the kernel cached (names, attributes, pages),
   // for when the source was changed behind the mount's back.
   process.on('SIGUSR1', () => void invalidateAll(session, ctx, log));
+  // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
+  process.on('SIGUSR2', () =>
+    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB`),
+  );
 
   const done = session.ended$.then((errno) => (errno === Errno.ENODEV || stopping ? 0 : 1));
   return { done };

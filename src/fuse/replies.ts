@@ -3,25 +3,13 @@
 // come from the asserted layouts in abi.ts.
 import * as abi from './abi.js';
 import { encode, writeU64 } from './codec.js';
+import type { Stat } from '../sys/fs.js';
 
-/** What the kernel is told about a file: a stat plus the inode number to show. */
-export interface FuseAttr {
-  ino: bigint;
-  size: number;
-  blocks: number;
-  atimeSec: number;
-  atimeNsec: number;
-  mtimeSec: number;
-  mtimeNsec: number;
-  ctimeSec: number;
-  ctimeNsec: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  rdev: number;
-  blksize: number;
-}
+/**
+ * What the kernel is told about a file: a stat whose `ino` is the number to
+ * show (the union layer may compute its own).
+ */
+export type FuseAttr = Omit<Stat, 'dev'>;
 
 /** Cache lifetimes in seconds (fractions allowed). */
 export interface Validity {

@@ -67,24 +67,9 @@ export function childLoc(ctx: OpContext, parent: Node, name: Buffer): Loc {
   return { dir: ctx.rootFd, path: ctx.inodes.childPath(parent, name) };
 }
 
+/** The loopback shows the backing file's own attributes, inode number included. */
 export function toAttr(st: Stat): FuseAttr {
-  return {
-    ino: st.ino,
-    size: st.size,
-    blocks: st.blocks,
-    atimeSec: st.atimeSec,
-    atimeNsec: st.atimeNsec,
-    mtimeSec: st.mtimeSec,
-    mtimeNsec: st.mtimeNsec,
-    ctimeSec: st.ctimeSec,
-    ctimeNsec: st.ctimeNsec,
-    mode: st.mode,
-    nlink: st.nlink,
-    uid: st.uid,
-    gid: st.gid,
-    rdev: st.rdev,
-    blksize: st.blksize,
-  };
+  return st;
 }
 
 export function entryFor(ctx: OpContext, node: Node, st: Stat): EntryReply {
