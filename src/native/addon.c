@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -273,26 +274,58 @@ static long xattr_at(struct work *w, int fd, const char *p) {
   return xattr_fallback(w, fd, p);
 }
 
-// A path inside the mount may be longer than PATH_MAX relative to the branch
-// root (a process that chdir'ed deep down uses short relative names). Walk
-// the excess into an O_PATH fd, a slice of under PATH_MAX bytes at a time.
-static int shorten(int dirfd, const char *path, int *outfd, const char **outpath) {
+// Opens the directory part of a relative path as an O_PATH fd, so that the
+// operation itself only sees a final name. Every directory component must be
+// a real directory beneath the branch root: the kernel resolves symlinks
+// itself and never asks us to walk through one, so a symlink (or "..") met on
+// disk means the branch changed behind our back, and following it could lead
+// out of the branch. openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) refuses
+// both (ELOOP / EXDEV). It also lets a path longer than PATH_MAX under the
+// root work (a process that chdir'ed deep down uses short relative names):
+// the directory part is walked a slice of under PATH_MAX bytes at a time.
+static int have_openat2 = 1;
+
+static int open_dir_beneath(int dirfd, const char *path, size_t len) {
+  char *dir = strndup(path, len);
+  if (!dir) { errno = ENOMEM; return -1; }
+  int fd = -1;
+  if (have_openat2) {
+    struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .mode = 0, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
+    fd = (int)syscall(SYS_openat2, dirfd, dir, &how, sizeof how);
+    if (fd < 0 && errno == ENOSYS) have_openat2 = 0;
+  }
+  if (!have_openat2) fd = openat(dirfd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int e = errno;
+  free(dir);
+  errno = e;
+  return fd;
+}
+
+static int resolve_parent(int dirfd, const char *path, int *outfd, const char **outpath) {
   int cur = dirfd;
   const char *p = path;
-  while (strlen(p) >= PATH_MAX) {
-    const char *cut = NULL;
-    for (const char *q = p + PATH_MAX - 2; q > p; q--)
-      if (*q == '/') { cut = q; break; }
-    if (!cut) { errno = ENAMETOOLONG; goto fail; }
-    char *prefix = strndup(p, (size_t)(cut - p));
-    if (!prefix) { errno = ENOMEM; goto fail; }
-    int fd = openat(cur, prefix, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    free(prefix);
+  for (;;) {
+    const char *last = strrchr(p, '/');
+    if (!last) break;
+    size_t len = (size_t)(last - p);
+    const char *next = last + 1;
+    if (len >= PATH_MAX) {
+      // Too long for one call: take the longest prefix that fits.
+      const char *cut = NULL;
+      for (const char *q = p + PATH_MAX - 2; q > p; q--)
+        if (*q == '/') { cut = q; break; }
+      if (!cut) { errno = ENAMETOOLONG; goto fail; }
+      len = (size_t)(cut - p);
+      next = cut + 1;
+    }
+    int fd = open_dir_beneath(cur, p, len);
     if (fd < 0) goto fail;
     if (cur != dirfd) close(cur);
     cur = fd;
-    p = cut + 1;
+    p = next;
+    if (next == last + 1) break;
   }
+  if (strlen(p) >= PATH_MAX) { errno = ENAMETOOLONG; goto fail; }
   *outfd = cur;
   *outpath = p;
   return 0;
@@ -315,7 +348,7 @@ static void work_execute(napi_env env, void *data) {
   int two = w->kind == OP_LINKAT || w->kind == OP_RENAMEAT2;
   const char *p1 = w->path[1] ? w->path[1] : "";
   int s0 = d0, s1 = d1;
-  if (shorten(d0, p0, &s0, &p0) < 0 || (two && shorten(d1, p1, &s1, &p1) < 0)) {
+  if (resolve_parent(d0, p0, &s0, &p0) < 0 || (two && resolve_parent(d1, p1, &s1, &p1) < 0)) {
     w->result = -errno;
     if (s0 != d0) close(s0);
     return;

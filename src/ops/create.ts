@@ -81,7 +81,7 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
 export async function tmpfile(ctx: OpContext, req: Req<Opcode.TMPFILE>): Promise<CreateReply> {
   const parent = parentOf(ctx, req.h.nodeid);
   const dir = locate(ctx, parent);
-  const flags = (daemonOpenFlags(req.flags) & ~sys.O_NOFOLLOW) | sys.O_TMPFILE;
+  const flags = daemonOpenFlags(req.flags) | sys.O_TMPFILE;
   const fd = await sys.open(dir.dir, dir.path, flags, req.mode & 0o7777);
   try {
     const st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, dir, req.mode, await sys.fstat(fd));
