@@ -54,6 +54,10 @@ function oneOf<T extends string>(name: string, v: string | undefined, allowed: r
   throw new OptionError(`option ${name} wants one of ${allowed.join('|')}, not '${v ?? ''}'`);
 }
 
+function noValue(name: string, v: string | undefined): void {
+  if (v !== undefined) throw new OptionError(`option ${name} takes no value, not '${v}'`);
+}
+
 function flag(name: string, v: string | undefined): boolean {
   if (v === undefined || v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
@@ -78,18 +82,18 @@ export const optionTable: readonly OptionSpec[] = [
   { names: ['allow_other'], value: '', doc: 'let every user use the mount (default when root)', apply: (c, v, n) => (c.allowOther = flag(n, v)) },
   { names: ['fsname'], value: 'NAME', doc: 'the name shown as the mount source', apply: (c, v) => (c.fsname = v ?? '') },
   { names: ['debug'], value: '', doc: 'trace every request and reply (same as -d)', apply: (c, v, n) => (c.debug = flag(n, v)) },
-  { names: ['ro'], value: '', doc: 'mount read-only', apply: (c) => (c.readOnly = true) },
-  { names: ['rw'], value: '', doc: 'mount read-write (the default)', apply: (c) => (c.readOnly = false) },
-  { names: ['suid'], value: '', doc: 'honour setuid bits (default nosuid)', apply: (c) => (c.nosuid = false) },
-  { names: ['nosuid'], value: '', doc: 'ignore setuid bits (default)', apply: (c) => (c.nosuid = true) },
-  { names: ['dev'], value: '', doc: 'allow device files to be opened (default nodev)', apply: (c) => (c.nodev = false) },
-  { names: ['nodev'], value: '', doc: 'refuse to open device files (default)', apply: (c) => (c.nodev = true) },
-  { names: ['exec'], value: '', doc: 'allow execution (default)', apply: (c) => (c.noexec = false) },
-  { names: ['noexec'], value: '', doc: 'refuse execution', apply: (c) => (c.noexec = true) },
-  { names: ['noatime'], value: '', doc: 'do not update access times', apply: (c) => (c.noatime = true) },
-  { names: ['atime', 'relatime'], value: '', doc: 'update access times (default)', apply: (c) => (c.noatime = false) },
-  { names: ['default_permissions'], value: '', doc: 'always on: the kernel checks permissions', apply: () => undefined },
-  { names: ['defaults'], value: '', doc: 'fstab placeholder, ignored', apply: () => undefined },
+  { names: ['ro'], value: '', doc: 'mount read-only', apply: (c, v, n) => (c.readOnly = flag(n, v)) },
+  { names: ['rw'], value: '', doc: 'mount read-write (the default)', apply: (c, v, n) => (c.readOnly = !flag(n, v)) },
+  { names: ['suid'], value: '', doc: 'honour setuid bits (default nosuid)', apply: (c, v, n) => (c.nosuid = !flag(n, v)) },
+  { names: ['nosuid'], value: '', doc: 'ignore setuid bits (default)', apply: (c, v, n) => (c.nosuid = flag(n, v)) },
+  { names: ['dev'], value: '', doc: 'allow device files to be opened (default nodev)', apply: (c, v, n) => (c.nodev = !flag(n, v)) },
+  { names: ['nodev'], value: '', doc: 'refuse to open device files (default)', apply: (c, v, n) => (c.nodev = flag(n, v)) },
+  { names: ['exec'], value: '', doc: 'allow execution (default)', apply: (c, v, n) => (c.noexec = !flag(n, v)) },
+  { names: ['noexec'], value: '', doc: 'refuse execution', apply: (c, v, n) => (c.noexec = flag(n, v)) },
+  { names: ['noatime'], value: '', doc: 'do not update access times', apply: (c, v, n) => (c.noatime = flag(n, v)) },
+  { names: ['atime', 'relatime'], value: '', doc: 'update access times (default)', apply: (c, v, n) => (c.noatime = !flag(n, v)) },
+  { names: ['default_permissions'], value: '', doc: 'always on: the kernel checks permissions', apply: (_c, v, n) => void noValue(n, v) },
+  { names: ['defaults'], value: '', doc: 'fstab placeholder, ignored', apply: (_c, v, n) => void noValue(n, v) },
 ];
 
 const byName = new Map<string, OptionSpec>();
@@ -125,6 +129,9 @@ export function applyOption(c: Config, opt: string): void {
 
 export function helpText(): string {
   return optionTable
-    .map((s) => `    -o ${s.names[0]}${s.value ? `=${s.value}` : ''}\n        ${s.doc}`)
+    .map((s) => {
+      const aliases = s.names.length > 1 ? ` (also: ${s.names.slice(1).join(', ')})` : '';
+      return `    -o ${s.names[0]}${s.value ? `=${s.value}` : ''}${aliases}\n        ${s.doc}`;
+    })
     .join('\n');
 }

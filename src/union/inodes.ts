@@ -158,19 +158,29 @@ export class InodeTable {
     this.byName.set(nameKey(newParent.id, newName), moving);
   }
 
-  /** RENAME_EXCHANGE bookkeeping: the two names swap files. */
+  /** RENAME_EXCHANGE bookkeeping: the two names swap files (which keep their identities). */
   exchange(aParent: Node, aName: Buffer, bParent: Node, bName: Buffer): void {
-    const a = this.byName.get(nameKey(aParent.id, aName));
-    const b = this.byName.get(nameKey(bParent.id, bName));
-    if (a) this.detachName(a, aParent, aName);
-    if (b) this.detachName(b, bParent, bName);
-    const attach = (node: Node | undefined, parent: Node, name: Buffer): void => {
+    const aKey = nameKey(aParent.id, aName);
+    const bKey = nameKey(bParent.id, bName);
+    const a = this.byName.get(aKey);
+    const b = this.byName.get(bKey);
+    if (a === b) return; // two links of one file: nothing observable changes
+    const move = (node: Node | undefined, fromParent: Node, fromName: Buffer, toParent: Node, toName: Buffer): void => {
       if (!node) return;
-      node.names.push({ parent, name: Buffer.from(name) });
-      this.byName.set(nameKey(parent.id, name), node);
+      for (const n of node.names) {
+        if (n.parent === fromParent && n.name.equals(fromName)) {
+          n.parent = toParent;
+          n.name = Buffer.from(toName);
+          return;
+        }
+      }
     };
-    attach(a, bParent, bName);
-    attach(b, aParent, aName);
+    move(a, aParent, aName, bParent, bName);
+    move(b, bParent, bName, aParent, aName);
+    if (a) this.byName.set(bKey, a);
+    else this.byName.delete(bKey);
+    if (b) this.byName.set(aKey, b);
+    else this.byName.delete(aKey);
   }
 
   /**
