@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/options.js';
 import { mount, unmount, MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../fuse/mount.js';
 import { Session } from '../fuse/session.js';
+import { Opcode } from '../fuse/abi.js';
 import { enableTrace } from '../fuse/trace.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import type { OpContext } from '../ops/context.js';
@@ -123,9 +124,11 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
   // for when the source was changed behind the mount's back.
   process.on('SIGUSR1', () => void invalidateAll(session, ctx, log));
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
-  process.on('SIGUSR2', () =>
-    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB`),
-  );
+  process.on('SIGUSR2', () => {
+    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB`);
+    const ops = [...session.stats].map(([op, st]) => `${Opcode[op] ?? op}=${st.count}/${(Number(st.totalNs / BigInt(st.count)) / 1000).toFixed(0)}us`);
+    log.info(`stats: requests (count/mean service time) ${ops.join(' ')}`);
+  });
 
   const done = session.ended$.then((errno) => (errno === Errno.ENODEV || stopping ? 0 : 1));
   return { done };

@@ -49,11 +49,22 @@ const bit = (name: InitFlagName): bigint => 1n << BigInt(InitFlag[name]);
 
 interface InFlight {
   readonly op: number;
-  readonly abort: AbortController;
+  /** Only for requests that can wait indefinitely (SETLKW); others finish on their own. */
+  readonly abort: AbortController | undefined;
+}
+
+/** Never aborted: handed to requests that cannot block. Creating a controller per request is measurable. */
+const NEVER = new AbortController().signal;
+
+/** Requests served and time spent per opcode, from read to reply (for SIGUSR2 stats). */
+export interface OpStats {
+  count: number;
+  totalNs: bigint;
 }
 
 export class Session {
   private readonly inflight = new Map<bigint, InFlight>();
+  readonly stats = new Map<number, OpStats>();
   private negotiated: Negotiated | undefined;
   private ended = false;
   private endResolve!: (errno: number) => void;
@@ -90,7 +101,7 @@ export class Session {
   private finish(errno: number): void {
     if (this.ended) return;
     this.ended = true;
-    for (const f of this.inflight.values()) f.abort.abort();
+    for (const f of this.inflight.values()) f.abort?.abort();
     if (errno !== Errno.ENODEV) this.log.warn(`FUSE connection ended: ${errnoName(errno)}`);
     this.endResolve(errno);
   }
@@ -127,11 +138,16 @@ export class Session {
     }
     if (body === undefined) return this.reply(h.unique, Errno.ENOSYS, undefined);
     const req = { op, h, ...body } as AnyReq;
-    const abort = new AbortController();
+    const abort = op === Opcode.SETLKW ? new AbortController() : undefined;
+    const started = process.hrtime.bigint();
     this.inflight.set(h.unique, { op, abort });
-    void dispatch(this.hooks.handlers, req, abort.signal, this.log).then((outcome) => {
+    void dispatch(this.hooks.handlers, req, abort?.signal ?? NEVER, this.log).then((outcome) => {
       this.inflight.delete(h.unique);
       this.reply(h.unique, outcome.errno, outcome.body);
+      const st = this.stats.get(op) ?? { count: 0, totalNs: 0n };
+      st.count++;
+      st.totalNs += process.hrtime.bigint() - started;
+      this.stats.set(op, st);
     });
   }
 
@@ -151,7 +167,8 @@ export class Session {
     const f = this.inflight.get(target);
     if (f) {
       // The handler sees the signal; blocking ones (SETLKW) give up with EINTR.
-      f.abort.abort();
+      // Others finish quickly anyway and are answered normally.
+      f.abort?.abort();
       return;
     }
     // Not seen yet (or already answered): ask the kernel to re-queue it. If it

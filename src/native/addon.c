@@ -549,70 +549,118 @@ static napi_value queue_work(napi_env env, struct work *w) {
   return promise;
 }
 
-// Generic binder: each spec letter says how to read the next argument.
-//   d/e: directory fd into d[0]/d[1]; p/q: path into path[0]/path[1];
-//   n: next integer into n[]; b: buffer (kept alive until completion)
-static napi_value start(napi_env env, napi_callback_info info, enum op_kind kind, const char *spec) {
-  size_t want = strlen(spec);
-  napi_value argv[MAX_ARGS];
-  if (get_args(env, info, want, argv) != 0) return NULL;
+// One descriptor per exported syscall; each is exported twice: `name` runs
+// on the thread pool and resolves, `nameSync` runs on the calling (JS)
+// thread and returns. Sync is much cheaper for a fast local disk (no two
+// thread hops per call); async keeps a slow disk from stalling the loop.
+struct op_desc {
+  const char *name;
+  enum op_kind kind;
+  // Each letter reads one argument: d/e: directory fd into d[0]/d[1];
+  // p/q: path into path[0]/path[1]; n: next integer; b: buffer.
+  const char *spec;
+};
+
+static const struct op_desc OPS[] = {
+  {"statat", OP_STATAT, "dpb"},
+  {"statxat", OP_STATXAT, "dpnb"},
+  {"openat", OP_OPENAT, "dpnn"},
+  {"mkdirat", OP_MKDIRAT, "dpn"},
+  {"mknodat", OP_MKNODAT, "dpnn"},
+  {"symlinkat", OP_SYMLINKAT, "qdp"},
+  {"linkat", OP_LINKAT, "dpeqn"},
+  {"unlinkat", OP_UNLINKAT, "dpn"},
+  {"renameat2", OP_RENAMEAT2, "dpeqn"},
+  {"readlinkat", OP_READLINKAT, "dp"},
+  {"fchownat", OP_FCHOWNAT, "dpnn"},
+  {"fchmodat", OP_FCHMODAT, "dpn"},
+  {"utimensat", OP_UTIMENSAT, "dpnnnn"},
+  {"truncateat", OP_TRUNCATEAT, "dpn"},
+  {"readdirat", OP_READDIRAT, "dp"},
+  {"getxattrat", OP_GETXATTRAT, "dpqb"},
+  {"setxattrat", OP_SETXATTRAT, "dpqbn"},
+  {"listxattrat", OP_LISTXATTRAT, "dpb"},
+  {"removexattrat", OP_REMOVEXATTRAT, "dpq"},
+  {"fstatvfs", OP_FSTATVFS, "nb"},
+  {"fallocate", OP_FALLOCATE, "nnnn"},
+  {"lseek", OP_LSEEK, "nnn"},
+  {"copyFileRange", OP_COPY_FILE_RANGE, "nnnnnn"},
+  {"ficlone", OP_FICLONE, "nn"},
+  {"writeAsync", OP_WRITE, "nb"},
+};
+#define N_OPS (sizeof OPS / sizeof OPS[0])
+
+static struct work *bind_work(napi_env env, const struct op_desc *op, size_t argc, napi_value *argv) {
+  size_t want = strlen(op->spec);
+  if (argc < want) {
+    napi_throw_type_error(env, NULL, "braidfs native: too few arguments");
+    return NULL;
+  }
   struct work *w = calloc(1, sizeof *w);
   if (!w) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
-  w->kind = kind;
+  w->kind = op->kind;
   int ni = 0;
   for (size_t i = 0; i < want; i++) {
-    switch (spec[i]) {
+    switch (op->spec[i]) {
       case 'd':
       case 'e':
-        if (get_i64(env, argv[i], &w->d[spec[i] == 'd' ? 0 : 1]) != 0) return fail_work(w);
+        if (get_i64(env, argv[i], &w->d[op->spec[i] == 'd' ? 0 : 1]) != 0) return (void)fail_work(w), NULL;
         break;
       case 'p':
       case 'q': {
-        int k = spec[i] == 'p' ? 0 : 1;
+        int k = op->spec[i] == 'p' ? 0 : 1;
         w->path[k] = get_path(env, argv[i]);
-        if (!w->path[k]) return fail_work(w);
+        if (!w->path[k]) return (void)fail_work(w), NULL;
         break;
       }
       case 'n':
-        if (get_i64(env, argv[i], &w->n[ni++]) != 0) return fail_work(w);
+        if (get_i64(env, argv[i], &w->n[ni++]) != 0) return (void)fail_work(w), NULL;
         break;
       case 'b':
-        if (get_buffer(env, argv[i], &w->buf, &w->buflen) != 0) return fail_work(w);
-        if (napi_create_reference(env, argv[i], 1, &w->keep) != napi_ok) return fail_work(w);
+        if (get_buffer(env, argv[i], &w->buf, &w->buflen) != 0) return (void)fail_work(w), NULL;
         break;
     }
   }
+  return w;
+}
+
+static napi_value js_op_async(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  size_t argc = MAX_ARGS;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  const struct op_desc *op = data;
+  struct work *w = bind_work(env, op, argc, argv);
+  if (!w) return NULL;
+  // Keep the buffer argument alive until the pool thread is done with it.
+  for (size_t i = 0; op->spec[i]; i++)
+    if (op->spec[i] == 'b' && napi_create_reference(env, argv[i], 1, &w->keep) != napi_ok) return fail_work(w);
   return queue_work(env, w);
 }
 
-#define ASYNC_FN(fname, kind, spec) \
-  static napi_value fname(napi_env env, napi_callback_info info) { return start(env, info, kind, spec); }
-
-ASYNC_FN(js_statat, OP_STATAT, "dpb")
-ASYNC_FN(js_statxat, OP_STATXAT, "dpnb")
-ASYNC_FN(js_openat, OP_OPENAT, "dpnn")
-ASYNC_FN(js_mkdirat, OP_MKDIRAT, "dpn")
-ASYNC_FN(js_mknodat, OP_MKNODAT, "dpnn")
-ASYNC_FN(js_symlinkat, OP_SYMLINKAT, "qdp")
-ASYNC_FN(js_linkat, OP_LINKAT, "dpeqn")
-ASYNC_FN(js_unlinkat, OP_UNLINKAT, "dpn")
-ASYNC_FN(js_renameat2, OP_RENAMEAT2, "dpeqn")
-ASYNC_FN(js_readlinkat, OP_READLINKAT, "dp")
-ASYNC_FN(js_fchownat, OP_FCHOWNAT, "dpnn")
-ASYNC_FN(js_fchmodat, OP_FCHMODAT, "dpn")
-ASYNC_FN(js_utimensat, OP_UTIMENSAT, "dpnnnn")
-ASYNC_FN(js_truncateat, OP_TRUNCATEAT, "dpn")
-ASYNC_FN(js_readdirat, OP_READDIRAT, "dp")
-ASYNC_FN(js_getxattrat, OP_GETXATTRAT, "dpqb")
-ASYNC_FN(js_setxattrat, OP_SETXATTRAT, "dpqbn")
-ASYNC_FN(js_listxattrat, OP_LISTXATTRAT, "dpb")
-ASYNC_FN(js_removexattrat, OP_REMOVEXATTRAT, "dpq")
-ASYNC_FN(js_fstatvfs, OP_FSTATVFS, "nb")
-ASYNC_FN(js_fallocate, OP_FALLOCATE, "nnnn")
-ASYNC_FN(js_lseek, OP_LSEEK, "nnn")
-ASYNC_FN(js_copy_file_range, OP_COPY_FILE_RANGE, "nnnnnn")
-ASYNC_FN(js_ficlone, OP_FICLONE, "nn")
-ASYNC_FN(js_write_async, OP_WRITE, "nb")
+static napi_value js_op_sync(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS];
+  size_t argc = MAX_ARGS;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
+  struct work *w = bind_work(env, data, argc, argv);
+  if (!w) return NULL;
+  work_execute(env, w);
+  napi_value result;
+  if (w->outbuf && w->result == 0) {
+    if (napi_create_external_buffer(env, w->outlen, w->outbuf, free_outbuf, NULL, &result) != napi_ok) {
+      free(w->outbuf);
+      result = make_num(env, -ENOMEM);
+    }
+  } else {
+    free(w->outbuf);
+    result = make_num(env, w->result);
+  }
+  free(w->path[0]);
+  free(w->path[1]);
+  free(w);
+  return result;
+}
 
 // ---------------------------------------------------------------------------
 // sync calls: device, mount, ioctls, replies
@@ -891,33 +939,17 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("writev", js_writev),
     EXPORT("startReader", js_start_reader),
     EXPORT("openPath", js_open_path),
-    EXPORT("statat", js_statat),
-    EXPORT("statxat", js_statxat),
-    EXPORT("openat", js_openat),
-    EXPORT("mkdirat", js_mkdirat),
-    EXPORT("mknodat", js_mknodat),
-    EXPORT("symlinkat", js_symlinkat),
-    EXPORT("linkat", js_linkat),
-    EXPORT("unlinkat", js_unlinkat),
-    EXPORT("renameat2", js_renameat2),
-    EXPORT("readlinkat", js_readlinkat),
-    EXPORT("fchownat", js_fchownat),
-    EXPORT("fchmodat", js_fchmodat),
-    EXPORT("utimensat", js_utimensat),
-    EXPORT("truncateat", js_truncateat),
-    EXPORT("readdirat", js_readdirat),
-    EXPORT("getxattrat", js_getxattrat),
-    EXPORT("setxattrat", js_setxattrat),
-    EXPORT("listxattrat", js_listxattrat),
-    EXPORT("removexattrat", js_removexattrat),
-    EXPORT("fstatvfs", js_fstatvfs),
-    EXPORT("fallocate", js_fallocate),
-    EXPORT("lseek", js_lseek),
-    EXPORT("copyFileRange", js_copy_file_range),
-    EXPORT("ficlone", js_ficlone),
-    EXPORT("writeAsync", js_write_async),
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  for (size_t i = 0; i < N_OPS; i++) {
+    char sync_name[64];
+    snprintf(sync_name, sizeof sync_name, "%sSync", OPS[i].name);
+    napi_value fa, fs;
+    NAPI_CALL(env, napi_create_function(env, OPS[i].name, NAPI_AUTO_LENGTH, js_op_async, (void *)&OPS[i], &fa));
+    NAPI_CALL(env, napi_create_function(env, sync_name, NAPI_AUTO_LENGTH, js_op_sync, (void *)&OPS[i], &fs));
+    NAPI_CALL(env, napi_set_named_property(env, exports, OPS[i].name, fa));
+    NAPI_CALL(env, napi_set_named_property(env, exports, sync_name, fs));
+  }
   return exports;
 }
 

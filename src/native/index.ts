@@ -55,6 +55,26 @@ export interface NativeAddon {
   writeAsync(fd: number, buf: Uint8Array): Promise<number>;
 }
 
+/** The syscalls that exist in both forms: `x` on the thread pool, `xSync` on the JS thread. */
+export const SYSCALL_NAMES = [
+  'statat', 'statxat', 'openat', 'mkdirat', 'mknodat', 'symlinkat', 'linkat', 'unlinkat', 'renameat2',
+  'readlinkat', 'fchownat', 'fchmodat', 'utimensat', 'truncateat', 'readdirat', 'getxattrat', 'setxattrat',
+  'listxattrat', 'removexattrat', 'fstatvfs', 'fallocate', 'lseek', 'copyFileRange', 'ficlone', 'writeAsync',
+] as const;
+export type SyscallName = (typeof SYSCALL_NAMES)[number];
+
+type EitherWay<F> = F extends (...a: infer A) => Promise<infer R> ? (...a: A) => R | Promise<R> : never;
+/** A syscall table whose calls return a value (sync) or a promise (async); `await` takes either. */
+export type Syscalls = { [K in SyscallName]: EitherWay<NativeAddon[K]> };
+
+/** The table of syscalls in one mode. */
+export function syscalls(sync: boolean): Syscalls {
+  const table = {} as Record<string, unknown>;
+  const addon = native as unknown as Record<string, unknown>;
+  for (const name of SYSCALL_NAMES) table[name] = addon[sync ? `${name}Sync` : name];
+  return table as Syscalls;
+}
+
 function load(): NativeAddon {
   const require = createRequire(import.meta.url);
   // dist/src/native/index.js → <root>/build/Release; also works from src/ via tsx-like loaders.

@@ -73,7 +73,7 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
     const node = ctx.inodes.remember(parent, req.name, identity(st), fileType(st.mode));
     return { entry: entryFor(ctx, node, st), open: openReply(ctx, node, fd, req.flags) };
   } catch (e) {
-    await sys.close(fd).catch(() => undefined);
+    sys.closeQuietly(fd);
     throw e;
   }
 }
@@ -88,7 +88,7 @@ export async function tmpfile(ctx: OpContext, req: Req<Opcode.TMPFILE>): Promise
     const node = ctx.inodes.rememberAnonymous(identity(st), fileType(st.mode));
     return { entry: entryFor(ctx, node, st), open: openReply(ctx, node, fd, req.flags) };
   } catch (e) {
-    await sys.close(fd).catch(() => undefined);
+    sys.closeQuietly(fd);
     throw e;
   }
 }

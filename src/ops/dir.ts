@@ -22,7 +22,7 @@ export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise
     h.entries = await sys.readdir(fd, sys.SELF);
   } catch (e) {
     ctx.handles.remove(h.fh);
-    await sys.close(fd);
+    sys.closeQuietly(fd);
     throw e;
   }
   return { fh: h.fh, openFlags: 0, backingId: 0 };
@@ -80,7 +80,7 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
 
 export async function releasedir(ctx: OpContext, req: Req<Opcode.RELEASEDIR>): Promise<void> {
   const h = ctx.handles.remove(req.fh);
-  if (h) await sys.close(h.fd);
+  if (h) sys.close(h.fd);
 }
 
 export async function fsyncdir(ctx: OpContext, req: Req<Opcode.FSYNCDIR>): Promise<void> {

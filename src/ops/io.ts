@@ -97,7 +97,7 @@ export async function release(ctx: OpContext, req: Req<Opcode.RELEASE>): Promise
   if (!h || h.kind !== 'file') return;
   if (req.releaseFlags & abi.FUSE_RELEASE_FLOCK_UNLOCK) ctx.locks.releaseFlock(h.node.id, req.lockOwner);
   if (h.backingId) ctx.passthrough.release(h.node.id);
-  await sys.close(h.fd);
+  sys.close(h.fd);
 }
 
 export async function fsync(ctx: OpContext, req: Req<Opcode.FSYNC>): Promise<void> {

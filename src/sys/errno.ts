@@ -72,7 +72,13 @@ export class FsError extends Error {
   constructor(errno: number, syscall?: string, path?: Buffer | string) {
     const code = errnoName(errno);
     const shown = path === undefined ? '' : ` '${typeof path === 'string' ? path : path.toString('latin1')}'`;
+    // An errno is an answer, not a bug: ENOENT from LOOKUP is the hottest
+    // error path there is, and capturing a stack for it costs more than the
+    // syscall did. Bugs are other Error types, which keep their stacks.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}${syscall ? `, ${syscall}` : ''}${shown}`);
+    Error.stackTraceLimit = limit;
     this.name = 'FsError';
     this.errno = errno;
     this.code = code;

@@ -12,7 +12,7 @@
 // Every function resolves or throws an FsError / Node fs error.
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import { native } from '../native/index.js';
+import { native, syscalls, type Syscalls } from '../native/index.js';
 import { check } from './errno.js';
 
 export type Path = Buffer;
@@ -82,6 +82,17 @@ export const O_TMPFILE = 0o20200000;
 export const AT_REMOVEDIR = 0x200;
 export const AT_SYMLINK_FOLLOW = 0x400;
 
+/**
+ * Syscalls run on the JS thread by default: on a local disk a metadata call
+ * takes microseconds, far less than the two thread hops of the pool. The
+ * pool (async) is for branches on slow or remote disks, where one slow call
+ * must not stall every other request.
+ */
+let S: Syscalls = syscalls(true);
+export function setSyscallMode(mode: 'sync' | 'async'): void {
+  S = syscalls(mode === 'sync');
+}
+
 /** The fd itself, in an *at() call. */
 export const SELF = Buffer.alloc(0);
 
@@ -112,7 +123,7 @@ export function openPath(path: Path): number {
 
 export async function lstat(dir: number, path: Path): Promise<Stat> {
   const out = new BigInt64Array(16);
-  check(await native.statat(dir, path, out), 'fstatat', path);
+  check(await S.statat(dir, path, out), 'fstatat', path);
   return toStat(out);
 }
 
@@ -123,7 +134,7 @@ export function fstat(fd: number): Promise<Stat> {
 const STATX_BTIME = 0x800;
 export async function statx(dir: number, path: Path, mask: number): Promise<StatX> {
   const out = new BigInt64Array(20);
-  check(await native.statxat(dir, path, mask, out), 'statx', path);
+  check(await S.statxat(dir, path, mask, out), 'statx', path);
   const st = toStat(out) as StatX;
   st.btime = Number(out[18]!) & STATX_BTIME ? { sec: Number(out[16]!), nsec: Number(out[17]!) } : undefined;
   return st;
@@ -131,7 +142,7 @@ export async function statx(dir: number, path: Path, mask: number): Promise<Stat
 
 export async function fstatvfs(fd: number): Promise<StatVfs> {
   const o = new BigInt64Array(9);
-  check(await native.fstatvfs(fd, o), 'fstatvfs');
+  check(await S.fstatvfs(fd, o), 'fstatvfs');
   return {
     bsize: Number(o[0]!),
     frsize: Number(o[1]!),
@@ -146,7 +157,7 @@ export async function fstatvfs(fd: number): Promise<StatVfs> {
 }
 
 export async function readdir(dir: number, path: Path): Promise<DirEntry[]> {
-  const r = await native.readdirat(dir, path);
+  const r = await S.readdirat(dir, path);
   if (typeof r === 'number') {
     check(r, 'readdir', path);
     return [];
@@ -161,31 +172,31 @@ export async function readdir(dir: number, path: Path): Promise<DirEntry[]> {
 }
 
 export async function open(dir: number, path: Path, flags: number, mode = 0): Promise<number> {
-  return check(await native.openat(dir, path, flags, mode), 'openat', path);
+  return check(await S.openat(dir, path, flags, mode), 'openat', path);
 }
 export async function mkdir(dir: number, path: Path, mode: number): Promise<void> {
-  check(await native.mkdirat(dir, path, mode), 'mkdirat', path);
+  check(await S.mkdirat(dir, path, mode), 'mkdirat', path);
 }
 export async function mknod(dir: number, path: Path, mode: number, dev: number): Promise<void> {
-  check(await native.mknodat(dir, path, mode, dev), 'mknodat', path);
+  check(await S.mknodat(dir, path, mode, dev), 'mknodat', path);
 }
 export async function symlink(target: Buffer, dir: number, path: Path): Promise<void> {
-  check(await native.symlinkat(target, dir, path), 'symlinkat', path);
+  check(await S.symlinkat(target, dir, path), 'symlinkat', path);
 }
 export async function link(fromDir: number, from: Path, toDir: number, to: Path, flags = 0): Promise<void> {
-  check(await native.linkat(fromDir, from, toDir, to, flags), 'linkat', to);
+  check(await S.linkat(fromDir, from, toDir, to, flags), 'linkat', to);
 }
 export async function unlink(dir: number, path: Path): Promise<void> {
-  check(await native.unlinkat(dir, path, 0), 'unlinkat', path);
+  check(await S.unlinkat(dir, path, 0), 'unlinkat', path);
 }
 export async function rmdir(dir: number, path: Path): Promise<void> {
-  check(await native.unlinkat(dir, path, AT_REMOVEDIR), 'unlinkat', path);
+  check(await S.unlinkat(dir, path, AT_REMOVEDIR), 'unlinkat', path);
 }
 export async function rename2(fromDir: number, from: Path, toDir: number, to: Path, flags: number): Promise<void> {
-  check(await native.renameat2(fromDir, from, toDir, to, flags), 'renameat2', from);
+  check(await S.renameat2(fromDir, from, toDir, to, flags), 'renameat2', from);
 }
 export async function readlink(dir: number, path: Path): Promise<Buffer> {
-  const r = await native.readlinkat(dir, path);
+  const r = await S.readlinkat(dir, path);
   if (typeof r === 'number') {
     check(r, 'readlinkat', path);
     return Buffer.alloc(0);
@@ -194,13 +205,13 @@ export async function readlink(dir: number, path: Path): Promise<Buffer> {
 }
 /** chown without following a final symlink; -1 leaves an id alone. */
 export async function lchown(dir: number, path: Path, uid: number, gid: number): Promise<void> {
-  check(await native.fchownat(dir, path, uid >>> 0, gid >>> 0), 'fchownat', path);
+  check(await S.fchownat(dir, path, uid >>> 0, gid >>> 0), 'fchownat', path);
 }
 export async function lchmod(dir: number, path: Path, mode: number): Promise<void> {
-  check(await native.fchmodat(dir, path, mode), 'fchmodat', path);
+  check(await S.fchmodat(dir, path, mode), 'fchmodat', path);
 }
 export async function truncate(dir: number, path: Path, length: number): Promise<void> {
-  check(await native.truncateat(dir, path, length), 'truncate', path);
+  check(await S.truncateat(dir, path, length), 'truncate', path);
 }
 
 export interface TimeSpec {
@@ -211,47 +222,55 @@ export const UTIME_NOW = (1 << 30) - 1;
 export const UTIME_OMIT = (1 << 30) - 2;
 
 export async function lutimens(dir: number, path: Path, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
-  check(await native.utimensat(dir, path, atime.sec, atime.nsec, mtime.sec, mtime.nsec), 'utimensat', path);
+  check(await S.utimensat(dir, path, atime.sec, atime.nsec, mtime.sec, mtime.nsec), 'utimensat', path);
 }
 
 // --- xattrs (never following a final symlink): a zero size asks for the length only.
 export async function lgetxattr(dir: number, path: Path, name: Buffer, size: number): Promise<Buffer | number> {
   const out = Buffer.allocUnsafe(size);
-  const n = check(await native.getxattrat(dir, path, name, out), 'getxattr', path);
+  const n = check(await S.getxattrat(dir, path, name, out), 'getxattr', path);
   return size === 0 ? n : out.subarray(0, n);
 }
 export async function llistxattr(dir: number, path: Path, size: number): Promise<Buffer | number> {
   const out = Buffer.allocUnsafe(size);
-  const n = check(await native.listxattrat(dir, path, out), 'listxattr', path);
+  const n = check(await S.listxattrat(dir, path, out), 'listxattr', path);
   return size === 0 ? n : out.subarray(0, n);
 }
 export async function lsetxattr(dir: number, path: Path, name: Buffer, value: Buffer, flags: number): Promise<void> {
-  check(await native.setxattrat(dir, path, name, value, flags), 'setxattr', path);
+  check(await S.setxattrat(dir, path, name, value, flags), 'setxattr', path);
 }
 export async function lremovexattr(dir: number, path: Path, name: Buffer): Promise<void> {
-  check(await native.removexattrat(dir, path, name), 'removexattr', path);
+  check(await S.removexattrat(dir, path, name), 'removexattr', path);
 }
 
 export async function fallocate(fd: number, mode: number, offset: number, length: number): Promise<void> {
-  check(await native.fallocate(fd, mode, offset, length), 'fallocate');
+  check(await S.fallocate(fd, mode, offset, length), 'fallocate');
 }
 export async function lseek(fd: number, offset: number, whence: number): Promise<number> {
-  return check(await native.lseek(fd, offset, whence), 'lseek');
+  return check(await S.lseek(fd, offset, whence), 'lseek');
 }
 export async function copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, len: number, flags: number): Promise<number> {
-  return check(await native.copyFileRange(fdIn, offIn, fdOut, offOut, len, flags), 'copy_file_range');
+  return check(await S.copyFileRange(fdIn, offIn, fdOut, offOut, len, flags), 'copy_file_range');
 }
 export async function ficlone(destFd: number, srcFd: number): Promise<void> {
-  check(await native.ficlone(destFd, srcFd), 'ioctl(FICLONE)');
+  check(await S.ficlone(destFd, srcFd), 'ioctl(FICLONE)');
 }
 
-// --- fd operations through node:fs (promisified callback forms: numeric fds, no FileHandle objects)
-export const close: (fd: number) => Promise<void> = promisify(fs.close);
+// --- fd operations through node:fs. close never waits on the disk, so it
+// runs on this thread; fsync can take seconds, so it goes to the pool.
+export function close(fd: number): void {
+  fs.closeSync(fd);
+}
+/** Close on an error path, where a second error would only hide the first. */
+export function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // the original error is what the caller reports
+  }
+}
 export const fsync: (fd: number) => Promise<void> = promisify(fs.fsync);
 export const fdatasync: (fd: number) => Promise<void> = promisify(fs.fdatasync);
-export const ftruncate: (fd: number, len: number) => Promise<void> = promisify(fs.ftruncate);
-export const fchown: (fd: number, uid: number, gid: number) => Promise<void> = promisify(fs.fchown);
-export const fchmod: (fd: number, mode: number) => Promise<void> = promisify(fs.fchmod);
 
 export function pread(fd: number, buf: Buffer, offset: number): Promise<number> {
   return new Promise((resolve, reject) => {
