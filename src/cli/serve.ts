@@ -10,7 +10,7 @@ import { forget, makeHandlers } from '../ops/index.js';
 import type { OpContext } from '../ops/context.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
-import { openPath } from '../sys/fs.js';
+import { openPath, setSyscallMode } from '../sys/fs.js';
 import { HandleTable } from '../union/handles.js';
 import { InodeTable } from '../union/inodes.js';
 import { LockTable } from '../union/locks.js';
@@ -64,6 +64,7 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
   // Files are created with exactly the mode the kernel sends (it has
   // applied the caller's umask already).
   process.umask(0);
+  setSyscallMode(config.syscalls === 'inline' ? 'sync' : 'async');
   if (config.debug) enableTrace(log);
 
   const flags = (config.readOnly ? MS_RDONLY : 0) | (config.nosuid ? MS_NOSUID : 0) | (config.nodev ? MS_NODEV : 0) | (config.noexec ? MS_NOEXEC : 0) | (config.noatime ? MS_NOATIME : 0);

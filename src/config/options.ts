@@ -16,6 +16,7 @@ export interface Config {
   fsname: string | undefined;
   debug: boolean;
   maxWrite: number;
+  syscalls: 'inline' | 'pool';
 }
 
 export const defaults: Config = {
@@ -32,6 +33,7 @@ export const defaults: Config = {
   fsname: undefined,
   debug: false,
   maxWrite: 1024 * 1024,
+  syscalls: 'inline',
 };
 
 interface OptionSpec {
@@ -70,6 +72,12 @@ export const optionTable: readonly OptionSpec[] = [
     value: 'off|ro|wo|rw',
     doc: 'which opens use FUSE passthrough (kernel >= 6.9, root only); default rw',
     apply: (c, v, n) => (c.passthroughIo = oneOf(n, v, ['off', 'ro', 'wo', 'rw'] as const)),
+  },
+  {
+    names: ['syscalls'],
+    value: 'inline|pool',
+    doc: 'where branch metadata syscalls run: inline on the event loop (fastest on local disks), or on the thread pool (a slow or remote branch cannot stall other requests); default inline',
+    apply: (c, v, n) => (c.syscalls = oneOf(n, v, ['inline', 'pool'] as const)),
   },
   { names: ['cache.entry', 'entry_timeout'], value: 'SECONDS', doc: 'how long the kernel caches names; default 1', apply: (c, v, n) => (c.cacheEntry = seconds(n, v)) },
   { names: ['cache.attr', 'attr_timeout'], value: 'SECONDS', doc: 'how long the kernel caches attributes; default 1', apply: (c, v, n) => (c.cacheAttr = seconds(n, v)) },
