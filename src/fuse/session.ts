@@ -106,7 +106,20 @@ export class Session {
     this.endResolve(errno);
   }
 
+  /** Never lets an exception escape into the reader: a request it cannot serve gets EIO. */
   private onRequest(buf: Buffer): void {
+    try {
+      this.serve(buf);
+    } catch (e) {
+      this.log.error(`request handling failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      if (buf.length >= abi.InHeader.size) {
+        const opcode = buf.readUInt32LE(4);
+        if (opcode !== Opcode.FORGET && opcode !== Opcode.BATCH_FORGET) this.reply(buf.readBigUInt64LE(8), Errno.EIO, undefined);
+      }
+    }
+  }
+
+  private serve(buf: Buffer): void {
     let h: ReturnType<typeof decodeHeader>;
     try {
       h = decodeHeader(buf);
