@@ -113,7 +113,7 @@ export class Session {
     } catch (e) {
       this.log.error(`request handling failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       if (buf.length >= abi.InHeader.size) {
-        const opcode = buf.readUInt32LE(4);
+        const opcode = buf.readUInt32LE(4) as Opcode;
         if (opcode !== Opcode.FORGET && opcode !== Opcode.BATCH_FORGET) this.reply(buf.readBigUInt64LE(8), Errno.EIO, undefined);
       }
     }
