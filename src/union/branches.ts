@@ -1,0 +1,125 @@
+// The branch manager's state: the branches of a pool, opened once, and what
+// policies need to know about them for one call.
+//
+// A BranchSet is immutable. Changing the branch list at run time builds a
+// new set and swaps it in, so a request that started with the old set
+// finishes with it (mergerfs publishes branch updates the same way).
+// Each branch root is held as an O_PATH fd: every path on a branch is an
+// *at() call beneath it, whatever happens to the root's name afterwards.
+import type { BranchMode, Candidate, Probe } from '../../policies/types.js';
+import { Errno, knownErrno } from '../sys/errno.js';
+import * as sys from '../sys/fs.js';
+
+const ST_RDONLY = 1;
+
+export interface BranchInput {
+  readonly path: string;
+  readonly mode: BranchMode;
+  /** Per-branch override of the global minfreespace, bytes. */
+  readonly minFreeSpace: number | undefined;
+}
+
+export interface Branch {
+  readonly index: number;
+  readonly root: string;
+  readonly rootFd: number;
+  readonly mode: BranchMode;
+  readonly minFreeSpace: number;
+}
+
+/** A statvfs result kept for `ttlMs` (mergerfs's cache.statfs; 0 = always fresh). */
+interface SpaceSample {
+  at: number;
+  readOnlyFs: boolean;
+  unavailable: boolean;
+  spaceAvail: number;
+  spaceUsed: number;
+}
+
+export class BranchSet {
+  private readonly space = new Map<number, SpaceSample>();
+
+  private constructor(readonly branches: readonly Branch[]) {}
+
+  /** Opens every branch root. A branch that cannot be opened is an error naming it. */
+  static open(inputs: readonly BranchInput[], globalMinFreeSpace: number): BranchSet {
+    const opened: Branch[] = [];
+    try {
+      inputs.forEach((b, index) => {
+        opened.push({ index, root: b.path, rootFd: sys.openPath(Buffer.from(b.path)), mode: b.mode, minFreeSpace: b.minFreeSpace ?? globalMinFreeSpace });
+      });
+    } catch (e) {
+      for (const b of opened) sys.closeQuietly(b.rootFd);
+      throw e;
+    }
+    return new BranchSet(opened);
+  }
+
+  close(): void {
+    for (const b of this.branches) sys.closeQuietly(b.rootFd);
+  }
+
+  get size(): number {
+    return this.branches.length;
+  }
+
+  branch(index: number): Branch {
+    const b = this.branches[index];
+    if (!b) throw new RangeError(`no branch ${index}`);
+    return b;
+  }
+
+  /** Free space and read-only state of one branch, from statvfs of its root. */
+  private async sample(b: Branch, ttlMs: number, now: number): Promise<SpaceSample> {
+    const cached = this.space.get(b.index);
+    if (cached && now - cached.at < ttlMs) return cached;
+    let s: SpaceSample;
+    try {
+      const v = await sys.fstatvfs(b.rootFd);
+      s = {
+        at: now,
+        readOnlyFs: (v.flag & ST_RDONLY) !== 0,
+        unavailable: false,
+        spaceAvail: v.bavail * v.frsize,
+        spaceUsed: (v.blocks - v.bfree) * v.frsize,
+      };
+    } catch {
+      s = { at: now, readOnlyFs: false, unavailable: true, spaceAvail: 0, spaceUsed: 0 };
+    }
+    this.space.set(b.index, s);
+    return s;
+  }
+
+  /** Every branch as a policy sees it right now. */
+  async candidates(ttlMs = 0): Promise<Candidate[]> {
+    const now = Date.now();
+    return Promise.all(
+      this.branches.map(async (b) => {
+        const s = await this.sample(b, ttlMs, now);
+        return { index: b.index, root: b.root, mode: b.mode, minFreeSpace: b.minFreeSpace, readOnlyFs: s.readOnlyFs, unavailable: s.unavailable, spaceAvail: s.spaceAvail, spaceUsed: s.spaceUsed };
+      }),
+    );
+  }
+
+  /** Existence and mtime questions, answered with lstat beneath each root. */
+  probe(): Probe {
+    const statOf = async (c: Candidate, path: Buffer): Promise<sys.Stat | undefined> => {
+      try {
+        return await sys.lstat(this.branch(c.index).rootFd, path.length ? path : DOT);
+      } catch (e) {
+        const errno = knownErrno(e);
+        if (errno === Errno.ENOENT || errno === Errno.ENOTDIR || errno === Errno.ELOOP || errno === Errno.EXDEV) return undefined;
+        throw e;
+      }
+    };
+    return {
+      exists: async (c, path) => (await statOf(c, path)) !== undefined,
+      mtime: async (c, path) => {
+        const st = await statOf(c, path);
+        return st === undefined ? undefined : st.mtimeSec * 1e9 + st.mtimeNsec;
+      },
+    };
+  }
+}
+
+const DOT = Buffer.from('.');
