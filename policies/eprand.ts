@@ -1,0 +1,11 @@
+// eprand, "existing path" rand: a uniformly random branch among those where the path exists (epall, then one).
+// For create the path is the parent directory (the caller passes it), so the
+// new entry goes where its parent already is, after the create filters (not
+// RO/NC, not a read-only filesystem, statvfs working, above minfreespace).
+// Action (which also skips RO branches and read-only filesystems) and search
+// behave exactly as rand's. Path-preserving: rename and link keep files on
+// their branch.
+import { existingPath } from './define.js';
+import { rand } from './rand.js';
+
+export const eprand = existingPath(rand);
