@@ -10,7 +10,11 @@ import { forget, makeHandlers } from '../ops/index.js';
 import type { OpContext } from '../ops/context.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
-import { openPath, setSyscallMode } from '../sys/fs.js';
+import { setSyscallMode } from '../sys/fs.js';
+import { FunctionPolicies } from '../../policies/index.js';
+import { BranchSet, type BranchInput } from '../union/branches.js';
+import { DEFAULT_INODECALC } from '../union/inodecalc.js';
+import { Pool } from '../union/pool.js';
 import { HandleTable } from '../union/handles.js';
 import { InodeTable } from '../union/inodes.js';
 import { LockTable } from '../union/locks.js';
@@ -48,6 +52,13 @@ async function invalidateAll(session: Session, ctx: OpContext, log: Logger): Pro
   log.info(`SIGUSR1: invalidated ${entries} cached names and ${inodes} cached inodes`);
 }
 
+/** The pool the ops serve: branches opened, each function's policy, and the pool options. */
+function buildPool(branches: readonly BranchInput[], _config: Config): Pool {
+  const funcs = new FunctionPolicies();
+  const set = BranchSet.open(branches, 4 * 2 ** 30);
+  return new Pool(set, (f) => funcs.get(f), { inodecalc: DEFAULT_INODECALC, statfsTtlMs: 0, statfs: 'base', statfsIgnore: 'none', ignorePathPreservingOnRename: false });
+}
+
 export interface Served {
   /** Resolves with the process exit code once the filesystem is gone. */
   done: Promise<number>;
@@ -67,6 +78,7 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
   setSyscallMode(config.syscalls === 'inline' ? 'sync' : 'async');
   if (config.debug) enableTrace(log);
 
+  const pool = buildPool([{ path: source, mode: 'RW', minFreeSpace: undefined }], config);
   const flags = (config.readOnly ? MS_RDONLY : 0) | (config.nosuid ? MS_NOSUID : 0) | (config.nodev ? MS_NODEV : 0) | (config.noexec ? MS_NOEXEC : 0) | (config.noatime ? MS_NOATIME : 0);
   let mounted;
   try {
@@ -82,7 +94,7 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
 
   const passthrough = new PassthroughTable(mounted.fd, config.passthroughIo !== 'off', log);
   const ctx: OpContext = {
-    rootFd: openPath(Buffer.from(source)),
+    pool,
     inodes: new InodeTable(),
     handles: new HandleTable(),
     locks: new LockTable(),

@@ -1,21 +1,41 @@
 // GETATTR, SETATTR and STATX.
+//
+// SETATTR is four action functions in one request (chown, chmod, truncate,
+// utimens): each runs on the branches its policy picks (epall: every branch
+// holding the file), and mixed results are folded the mergerfs way, by the
+// branch the getattr policy would report (preferSearch).
 import * as abi from '../fuse/abi.js';
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { statxOut, type FuseAttr } from '../fuse/replies.js';
 import * as sys from '../sys/fs.js';
-import { locate, statNode, toAttr, type OpContext } from './context.js';
+import { applyToBranches, preferSearch } from '../union/fold.js';
+import type { Node } from '../union/inodes.js';
+import type { ActionFunc } from '../union/pool.js';
+import { act, relOf, search, statNode, toAttr, type Loc, type OpContext } from './context.js';
 
 export async function getattr(ctx: OpContext, req: Req<Opcode.GETATTR>): Promise<{ attr: FuseAttr; valid: number }> {
   const node = ctx.inodes.get(req.h.nodeid);
   const fh = req.getattrFlags & abi.FUSE_GETATTR_FH ? req.fh : undefined;
-  return { attr: toAttr(await statNode(ctx, node, fh)), valid: ctx.timeouts.attr };
+  return { attr: await statNode(ctx, node, fh), valid: ctx.timeouts.attr };
 }
 
 function time(valid: number, setBit: number, nowBit: number, sec: bigint, nsec: number): sys.TimeSpec {
   if (valid & nowBit) return { sec: 0, nsec: sys.UTIME_NOW };
   if (valid & setBit) return { sec: Number(sec), nsec };
   return { sec: 0, nsec: sys.UTIME_OMIT };
+}
+
+/** Runs one attribute change on every branch the action policy picks. */
+async function onBranches(ctx: OpContext, func: ActionFunc, node: Node, fh: bigint | undefined, fn: (at: Loc) => Promise<void>): Promise<void> {
+  const targets = await act(ctx, func, node, fh);
+  const searchIndex = async (): Promise<number | undefined> => (await search(ctx, 'getattr', node, fh)).branch.index;
+  await applyToBranches(
+    targets.map((t) => ({ index: t.branch.index, loc: t.loc })),
+    (t) => fn(t.loc),
+    preferSearch<void>(searchIndex),
+    func,
+  );
 }
 
 /**
@@ -25,27 +45,31 @@ function time(valid: number, setBit: number, nowBit: number, sec: bigint, nsec: 
  */
 export async function setattr(ctx: OpContext, req: Req<Opcode.SETATTR>): Promise<{ attr: FuseAttr; valid: number }> {
   const v = req.valid;
-  const at = locate(ctx, ctx.inodes.get(req.h.nodeid), v & abi.FATTR_FH ? req.fh : undefined);
+  const node = ctx.inodes.get(req.h.nodeid);
+  const fh = v & abi.FATTR_FH ? req.fh : undefined;
   if (v & (abi.FATTR_UID | abi.FATTR_GID)) {
-    await sys.lchown(at.dir, at.path, v & abi.FATTR_UID ? req.uid : -1, v & abi.FATTR_GID ? req.gid : -1);
+    const uid = v & abi.FATTR_UID ? req.uid : -1;
+    const gid = v & abi.FATTR_GID ? req.gid : -1;
+    await onBranches(ctx, 'chown', node, fh, (at) => sys.lchown(at.dir, at.path, uid, gid));
   }
-  if (v & abi.FATTR_MODE) await sys.lchmod(at.dir, at.path, req.mode & 0o7777);
-  if (v & abi.FATTR_SIZE) await sys.truncate(at.dir, at.path, req.size);
+  if (v & abi.FATTR_MODE) await onBranches(ctx, 'chmod', node, fh, (at) => sys.lchmod(at.dir, at.path, req.mode & 0o7777));
+  if (v & abi.FATTR_SIZE) await onBranches(ctx, 'truncate', node, fh, (at) => sys.truncate(at.dir, at.path, req.size));
   if (v & (abi.FATTR_ATIME | abi.FATTR_MTIME | abi.FATTR_ATIME_NOW | abi.FATTR_MTIME_NOW)) {
     const atime = time(v, abi.FATTR_ATIME, abi.FATTR_ATIME_NOW, req.atime, req.atimensec);
     const mtime = time(v, abi.FATTR_MTIME, abi.FATTR_MTIME_NOW, req.mtime, req.mtimensec);
-    await sys.lutimens(at.dir, at.path, atime, mtime);
+    await onBranches(ctx, 'utimens', node, fh, (at) => sys.lutimens(at.dir, at.path, atime, mtime));
   }
-  return { attr: toAttr(await sys.lstat(at.dir, at.path)), valid: ctx.timeouts.attr };
+  return { attr: await statNode(ctx, node, fh), valid: ctx.timeouts.attr };
 }
 
 const STATX_BASIC_AND_BTIME = 0xfff;
 
 export async function statx(ctx: OpContext, req: Req<Opcode.STATX>): Promise<Buffer> {
-  const at = locate(ctx, ctx.inodes.get(req.h.nodeid), req.getattrFlags & abi.FUSE_GETATTR_FH ? req.fh : undefined);
-  const st = await sys.statx(at.dir, at.path, STATX_BASIC_AND_BTIME);
+  const node = ctx.inodes.get(req.h.nodeid);
+  const f = await search(ctx, 'getattr', node, req.getattrFlags & abi.FUSE_GETATTR_FH ? req.fh : undefined);
+  const st = await sys.statx(f.loc.dir, f.loc.path, STATX_BASIC_AND_BTIME);
   // glibc's major/minor split of a dev_t
   const major = ((st.rdev >>> 8) & 0xfff) | (Math.floor(st.rdev / 2 ** 32) & ~0xfff);
   const minor = (st.rdev & 0xff) | ((st.rdev >>> 12) & ~0xff);
-  return statxOut(toAttr(st), ctx.timeouts.attr, major, minor, st.btime);
+  return statxOut(toAttr(ctx, f.branch, relOf(ctx, node) ?? sys.SELF, st), ctx.timeouts.attr, major, minor, st.btime);
 }

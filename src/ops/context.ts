@@ -1,6 +1,7 @@
 // OpContext: everything an op handler may use, passed explicitly (no globals),
-// plus the small helpers every op shares: real paths, stat → attr, entries,
-// and ownership of files created on a caller's behalf.
+// plus the small helpers every op shares: finding a node on the branch its
+// function's policy picks, stat → attr (with the pool's inode numbers),
+// entries, and ownership of files created on a caller's behalf.
 import { readFile } from 'node:fs/promises';
 import type { Header } from '../fuse/protocol.js';
 import type { EntryReply, FuseAttr } from '../fuse/replies.js';
@@ -12,6 +13,8 @@ import type { HandleTable } from '../union/handles.js';
 import type { InodeTable, Node } from '../union/inodes.js';
 import type { LockTable } from '../union/locks.js';
 import type { PassthroughTable } from '../union/passthrough.js';
+import type { Branch } from '../union/branches.js';
+import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/pool.js';
 
 export interface Timeouts {
   /** Seconds the kernel may cache a name → node. */
@@ -23,8 +26,8 @@ export interface Timeouts {
 }
 
 export interface OpContext {
-  /** The source directory, opened O_PATH: every path is relative to it. */
-  readonly rootFd: number;
+  /** The branches and the policy of each function. A single directory is a pool of one. */
+  readonly pool: Pool;
   readonly inodes: InodeTable;
   readonly handles: HandleTable;
   readonly locks: LockTable;
@@ -37,57 +40,95 @@ export interface OpContext {
   readonly daemonGid: number;
 }
 
-export const identity = (st: Stat): string => `${st.dev}:${st.ino}`;
+/**
+ * A node's identity: the file on the branch where it was found. Hard links
+ * on one branch share it (and so share a nodeid, as they share an inode).
+ */
+export const identity = (b: Branch, st: Stat): string => `${b.index}:${st.dev}:${st.ino}`;
 export const fileType = (mode: number): number => mode & sys.S_IFMT;
 
-/** Where a node is on disk: a directory fd and a path relative to it (empty: the fd itself). */
+/** Where a file is on disk: a directory fd and a path relative to it (empty: the fd itself). */
 export interface Loc {
   readonly dir: number;
   readonly path: Buffer;
 }
 
-const DOT = Buffer.from('.');
+/** A file found on a branch. */
+export interface Found {
+  readonly branch: Branch;
+  readonly loc: Loc;
+  /** The path relative to the branch root ('' for the root). */
+  readonly rel: Buffer;
+}
+
+export const branchLoc = (b: Branch, rel: Buffer): Loc => ({ dir: b.rootFd, path: atPath(rel) });
+
+/** The relative path of a node, or undefined when it has no name left (unlinked but open). */
+export function relOf(ctx: OpContext, node: Node): Buffer | undefined {
+  if (node === ctx.inodes.root) return Buffer.alloc(0);
+  return node.names.length === 0 ? undefined : ctx.inodes.path(node);
+}
+
+/** A file with no name left is reached through one of its open fds. */
+function throughOpenFd(ctx: OpContext, node: Node): Found {
+  const open = ctx.handles.anyOpen(node);
+  if (!open) throw new FsError(Errno.ENOENT, 'locate');
+  return { branch: open.branch, loc: { dir: open.fd, path: sys.SELF }, rel: sys.SELF };
+}
 
 /**
- * Locates a node: through the fd of handle `fh` when given, by name under the
- * root, or through any open fd when it has no name left (unlinked but open).
+ * Finds a node for a search function (getattr, open, readlink, getxattr…):
+ * through handle `fh` when given, else on the branch the function's policy
+ * picks, else through an open fd when it has no name left.
  */
-export function locate(ctx: OpContext, node: Node, fh?: bigint): Loc {
-  if (fh !== undefined) return { dir: ctx.handles.file(fh).fd, path: sys.SELF };
-  if (node === ctx.inodes.root) return { dir: ctx.rootFd, path: DOT };
-  if (node.names.length === 0) {
-    const open = ctx.handles.anyOpen(node);
-    if (open) return { dir: open.fd, path: sys.SELF };
-    throw new FsError(Errno.ENOENT, 'locate');
+export async function search(ctx: OpContext, func: SearchFunc, node: Node, fh?: bigint): Promise<Found & { st: () => Promise<Stat> }> {
+  if (fh !== undefined) {
+    const h = ctx.handles.file(fh);
+    return { branch: h.branch, loc: { dir: h.fd, path: sys.SELF }, rel: sys.SELF, st: () => sys.fstat(h.fd) };
   }
-  return { dir: ctx.rootFd, path: ctx.inodes.path(node) };
+  const rel = relOf(ctx, node);
+  if (rel === undefined) {
+    const f = throughOpenFd(ctx, node);
+    return { ...f, st: () => sys.lstat(f.loc.dir, f.loc.path) };
+  }
+  const sel = await ctx.pool.select(func, rel);
+  const b = sel.first;
+  return { branch: b, loc: branchLoc(b, rel), rel, st: () => sel.stat(b) };
 }
 
-export function childLoc(ctx: OpContext, parent: Node, name: Buffer): Loc {
-  return { dir: ctx.rootFd, path: ctx.inodes.childPath(parent, name) };
+/** Every branch an action function (chmod, unlink, setxattr…) acts on for a node, in list order. */
+export async function act(ctx: OpContext, func: ActionFunc, node: Node, fh?: bigint): Promise<Found[]> {
+  if (fh !== undefined) {
+    const h = ctx.handles.file(fh);
+    return [{ branch: h.branch, loc: { dir: h.fd, path: sys.SELF }, rel: sys.SELF }];
+  }
+  const rel = relOf(ctx, node);
+  if (rel === undefined) return [throughOpenFd(ctx, node)];
+  const sel = await ctx.pool.select(func, rel);
+  return sel.branches.map((b) => ({ branch: b, loc: branchLoc(b, rel), rel }));
 }
 
-/** The loopback shows the backing file's own attributes, inode number included. */
-export function toAttr(st: Stat): FuseAttr {
-  return st;
+/** The attributes the kernel sees: the branch file's stat with the pool's inode number. */
+export function toAttr(ctx: OpContext, b: Branch, rel: Buffer, st: Stat): FuseAttr {
+  return { ...st, ino: ctx.pool.inode(b, rel, st) };
 }
 
-export function entryFor(ctx: OpContext, node: Node, st: Stat): EntryReply {
-  return { nodeid: node.id, generation: 0n, attr: toAttr(st), entryValid: ctx.timeouts.entry, attrValid: ctx.timeouts.attr };
+export function entryFor(ctx: OpContext, node: Node, attr: FuseAttr): EntryReply {
+  return { nodeid: node.id, generation: 0n, attr, entryValid: ctx.timeouts.entry, attrValid: ctx.timeouts.attr };
 }
 
-/** Stats a node by name, or through an open fd when it has no name left. */
-export async function statNode(ctx: OpContext, node: Node, fh?: bigint): Promise<Stat> {
-  const at = locate(ctx, node, fh);
-  return sys.lstat(at.dir, at.path);
+/** Counts a kernel reference to parent/name, found on branch `b` with stat `st`, and builds its entry. */
+export function remember(ctx: OpContext, parent: Node, name: Buffer, b: Branch, rel: Buffer, st: Stat): EntryReply {
+  const node = ctx.inodes.remember(parent, name, identity(b, st), fileType(st.mode));
+  return entryFor(ctx, node, toAttr(ctx, b, rel, st));
 }
 
-/** Looks up parent/name on disk and counts a kernel reference to it. */
-export async function rememberChild(ctx: OpContext, parent: Node, name: Buffer): Promise<EntryReply> {
-  const at = childLoc(ctx, parent, name);
-  const st = await sys.lstat(at.dir, at.path);
-  const node = ctx.inodes.remember(parent, name, identity(st), fileType(st.mode));
-  return entryFor(ctx, node, st);
+/** The stat of a node for getattr: through `fh`, the getattr policy's branch, or an open fd. */
+export async function statNode(ctx: OpContext, node: Node, fh?: bigint): Promise<FuseAttr> {
+  const f = await search(ctx, 'getattr', node, fh);
+  const st = await f.st();
+  const rel = relOf(ctx, node) ?? sys.SELF;
+  return toAttr(ctx, f.branch, rel, st);
 }
 
 /** Is `gid` among the caller's groups? Read from /proc, only when it matters. */

@@ -1,5 +1,12 @@
 // Ops that make a name: MKNOD, MKDIR, SYMLINK, CREATE, TMPFILE, LINK.
 //
+// A create works as in mergerfs (fuse_create.cpp): the getattr search policy
+// finds the parent directory (the template branch), the function's create
+// policy picks the target branch(es), the parent's directory chain is cloned
+// onto a target that lacks it, and then the entry is made. mkdir, mknod and
+// symlink make it on every target and succeed if any did; a file is created
+// on the first target only.
+//
 // The daemon runs as root and the kernel has already checked the caller's
 // permission (default_permissions), so each op creates as root and then
 // gives the new file to the caller (giveToCaller), exactly as a plain
@@ -8,40 +15,75 @@ import type { Opcode } from '../fuse/abi.js';
 import type { Header, Req } from '../fuse/protocol.js';
 import type { EntryReply } from '../fuse/replies.js';
 import type { CreateReply } from '../fuse/dispatch.js';
-import { Errno, knownErrno } from '../sys/errno.js';
+import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
+import type { Branch } from '../union/branches.js';
+import { clonePath } from '../union/clonepath.js';
+import { anySuccess, applyToBranches } from '../union/fold.js';
 import type { Node } from '../union/inodes.js';
-import { childLoc, entryFor, fileType, giveToCaller, identity, locate, parentOf, type Loc, type OpContext } from './context.js';
+import { atPath, type CreateFunc } from '../union/pool.js';
+import { branchLoc, entryFor, giveToCaller, identity, fileType, parentOf, relOf, remember, toAttr, type Loc, type OpContext } from './context.js';
 import { openReply } from './io.js';
+import { linkAcrossBranches } from './link.js';
 
 const AT_FDCWD = -100;
 
-/** Hands the new file to the caller and counts the kernel's reference to it. */
-async function made(ctx: OpContext, h: Header, parent: Node, name: Buffer, at: Loc, mode: number): Promise<EntryReply> {
-  const st = await giveToCaller(ctx, h, at, locate(ctx, parent), mode, await sys.lstat(at.dir, at.path));
-  const node = ctx.inodes.remember(parent, name, identity(st), fileType(st.mode));
-  return entryFor(ctx, node, st);
+/** Where a new entry under `parent` goes: the target branches, each with the parent chain in place. */
+export async function placeNew(ctx: OpContext, func: CreateFunc, parent: Node): Promise<{ targets: Branch[]; parentRel: Buffer }> {
+  const parentRel = relOf(ctx, parent);
+  if (parentRel === undefined) throw new FsError(Errno.ENOENT, func);
+  const template = (await ctx.pool.select('getattr', parentRel)).first;
+  const targets = [...(await ctx.pool.select(func, parentRel)).branches];
+  const ready: Branch[] = [];
+  let firstError: unknown;
+  for (const b of targets) {
+    try {
+      if (b !== template) await clonePath(template.rootFd, b.rootFd, parentRel);
+      ready.push(b);
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  if (ready.length === 0) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, func);
+  return { targets: ready, parentRel };
+}
+
+/** Makes one entry on every target; hands each to the caller; any success wins. */
+async function makeEverywhere(
+  ctx: OpContext,
+  func: CreateFunc,
+  h: Header,
+  parent: Node,
+  name: Buffer,
+  mode: number,
+  make: (at: Loc) => Promise<void>,
+): Promise<EntryReply> {
+  const { targets, parentRel } = await placeNew(ctx, func, parent);
+  const rel = ctx.inodes.childPath(parent, name);
+  const made = await applyToBranches(
+    targets,
+    async (b) => {
+      const at = branchLoc(b, rel);
+      await make(at);
+      const st = await giveToCaller(ctx, h, at, branchLoc(b, parentRel), mode, await sys.lstat(at.dir, at.path));
+      return { b, st };
+    },
+    anySuccess,
+    func,
+  );
+  return remember(ctx, parent, name, made.b, rel, made.st);
 }
 
 export async function mknod(ctx: OpContext, req: Req<Opcode.MKNOD>): Promise<EntryReply> {
-  const parent = parentOf(ctx, req.h.nodeid);
-  const at = childLoc(ctx, parent, req.name);
-  await sys.mknod(at.dir, at.path, req.mode, req.rdev);
-  return made(ctx, req.h, parent, req.name, at, req.mode);
+  return makeEverywhere(ctx, 'mknod', req.h, parentOf(ctx, req.h.nodeid), req.name, req.mode, (at) => sys.mknod(at.dir, at.path, req.mode, req.rdev));
 }
 
 export async function mkdir(ctx: OpContext, req: Req<Opcode.MKDIR>): Promise<EntryReply> {
-  const parent = parentOf(ctx, req.h.nodeid);
-  const at = childLoc(ctx, parent, req.name);
-  await sys.mkdir(at.dir, at.path, req.mode & 0o7777);
-  return made(ctx, req.h, parent, req.name, at, req.mode);
+  return makeEverywhere(ctx, 'mkdir', req.h, parentOf(ctx, req.h.nodeid), req.name, req.mode, (at) => sys.mkdir(at.dir, at.path, req.mode & 0o7777));
 }
 
 export async function symlink(ctx: OpContext, req: Req<Opcode.SYMLINK>): Promise<EntryReply> {
-  const parent = parentOf(ctx, req.h.nodeid);
-  const at = childLoc(ctx, parent, req.name);
-  await sys.symlink(req.target, at.dir, at.path);
-  return made(ctx, req.h, parent, req.name, at, 0o777);
+  return makeEverywhere(ctx, 'symlink', req.h, parentOf(ctx, req.h.nodeid), req.name, 0o777, (at) => sys.symlink(req.target, at.dir, at.path));
 }
 
 /** open(2) flags for the daemon's own fd: never follow a symlink swapped in on disk. */
@@ -53,7 +95,10 @@ export function daemonOpenFlags(flags: number): number {
 
 export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<CreateReply> {
   const parent = parentOf(ctx, req.h.nodeid);
-  const at = childLoc(ctx, parent, req.name);
+  const { targets, parentRel } = await placeNew(ctx, 'create', parent);
+  const b = targets[0]!;
+  const rel = ctx.inodes.childPath(parent, req.name);
+  const at = branchLoc(b, rel);
   const flags = daemonOpenFlags(req.flags);
   let fd: number;
   let createdHere = true;
@@ -67,11 +112,11 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
     createdHere = false;
   }
   try {
-    const self = { dir: fd, path: sys.SELF };
     let st = await sys.fstat(fd);
-    if (createdHere) st = await giveToCaller(ctx, req.h, self, locate(ctx, parent), req.mode, st);
-    const node = ctx.inodes.remember(parent, req.name, identity(st), fileType(st.mode));
-    return { entry: entryFor(ctx, node, st), open: openReply(ctx, node, fd, req.flags) };
+    if (createdHere) st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, branchLoc(b, parentRel), req.mode, st);
+    const entry = remember(ctx, parent, req.name, b, rel, st);
+    const node = ctx.inodes.get(entry.nodeid);
+    return { entry, open: openReply(ctx, node, b, fd, req.flags) };
   } catch (e) {
     sys.closeQuietly(fd);
     throw e;
@@ -80,13 +125,13 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
 
 export async function tmpfile(ctx: OpContext, req: Req<Opcode.TMPFILE>): Promise<CreateReply> {
   const parent = parentOf(ctx, req.h.nodeid);
-  const dir = locate(ctx, parent);
-  const flags = daemonOpenFlags(req.flags) | sys.O_TMPFILE;
-  const fd = await sys.open(dir.dir, dir.path, flags, req.mode & 0o7777);
+  const { targets, parentRel } = await placeNew(ctx, 'create', parent);
+  const b = targets[0]!;
+  const fd = await sys.open(b.rootFd, atPath(parentRel), daemonOpenFlags(req.flags) | sys.O_TMPFILE, req.mode & 0o7777);
   try {
-    const st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, dir, req.mode, await sys.fstat(fd));
-    const node = ctx.inodes.rememberAnonymous(identity(st), fileType(st.mode));
-    return { entry: entryFor(ctx, node, st), open: openReply(ctx, node, fd, req.flags) };
+    const st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, branchLoc(b, parentRel), req.mode, await sys.fstat(fd));
+    const node = ctx.inodes.rememberAnonymous(identity(b, st), fileType(st.mode));
+    return { entry: entryFor(ctx, node, toAttr(ctx, b, sys.SELF, st)), open: openReply(ctx, node, b, fd, req.flags) };
   } catch (e) {
     sys.closeQuietly(fd);
     throw e;
@@ -94,20 +139,25 @@ export async function tmpfile(ctx: OpContext, req: Req<Opcode.TMPFILE>): Promise
 }
 
 export async function link(ctx: OpContext, req: Req<Opcode.LINK>): Promise<EntryReply> {
-  // A file with no name (O_TMPFILE, or unlinked while open) is linked from
-  // its open fd (AT_EMPTY_PATH).
-  const from = locate(ctx, ctx.inodes.get(req.oldnodeid));
+  const target = ctx.inodes.get(req.oldnodeid);
   const parent = parentOf(ctx, req.h.nodeid);
-  const at = childLoc(ctx, parent, req.newname);
-  try {
-    await sys.link(from.dir, from.path, at.dir, at.path);
-  } catch (e) {
-    // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (absent in a user namespace);
-    // /proc/self/fd/N with AT_SYMLINK_FOLLOW does the same without it.
-    if (from.path.length !== 0 || (knownErrno(e) !== Errno.ENOENT && knownErrno(e) !== Errno.EPERM)) throw e;
-    await sys.link(AT_FDCWD, Buffer.from(`/proc/self/fd/${from.dir}`), at.dir, at.path, sys.AT_SYMLINK_FOLLOW);
+  const rel = ctx.inodes.childPath(parent, req.newname);
+  const oldRel = relOf(ctx, target);
+  if (oldRel === undefined) {
+    // A file with no name (O_TMPFILE, or unlinked while open) is linked from
+    // its open fd: AT_EMPTY_PATH, or /proc/self/fd/N where that is refused
+    // (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH, absent in a user namespace).
+    const open = ctx.handles.anyOpen(target);
+    if (!open) throw new FsError(Errno.ENOENT, 'link');
+    const at = branchLoc(open.branch, rel);
+    try {
+      await sys.link(open.fd, sys.SELF, at.dir, at.path);
+    } catch (e) {
+      if (knownErrno(e) !== Errno.ENOENT && knownErrno(e) !== Errno.EPERM) throw e;
+      await sys.link(AT_FDCWD, Buffer.from(`/proc/self/fd/${open.fd}`), at.dir, at.path, sys.AT_SYMLINK_FOLLOW);
+    }
+    return remember(ctx, parent, req.newname, open.branch, rel, await sys.lstat(at.dir, at.path));
   }
-  const st = await sys.lstat(at.dir, at.path);
-  const node = ctx.inodes.remember(parent, req.newname, identity(st), fileType(st.mode));
-  return entryFor(ctx, node, st);
+  const made = await linkAcrossBranches(ctx, oldRel, rel, parent);
+  return remember(ctx, parent, req.newname, made.b, rel, made.st);
 }

@@ -1,35 +1,97 @@
 // OPENDIR, READDIR, READDIRPLUS, RELEASEDIR, FSYNCDIR.
 //
-// A handle holds the directory open (so it can still be listed and stat'ed
-// after rmdir) and lists it at opendir, and again when the kernel rewinds to
-// offset 0 after having read some. Cookies are positions in that listing, so
-// they stay valid however the directory changes meanwhile. READDIRPLUS stats
-// the entries of one reply in parallel and counts a lookup for each entry it
-// hands out, as the kernel's FORGETs will expect.
+// A directory of the union is the merge of that directory on every branch,
+// in list order, deduplicated by name: the first branch that has a name
+// wins, its type and inode are used (mergerfs's readdir). The handle lists
+// once at opendir (and again when the kernel rewinds to offset 0 after
+// reading), so cookies are positions in one listing and stay valid however
+// the directory changes meanwhile. The handle also holds the directory open
+// on its first branch, so it can still be stat'ed and listed after rmdir.
+// READDIRPLUS stats the entries of one reply and counts a lookup for each
+// entry it hands out, as the kernel's FORGETs will expect.
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { DirBuffer, type EntryReply, type OpenReply } from '../fuse/replies.js';
+import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import type { DirHandle } from '../union/handles.js';
-import { entryFor, fileType, identity, locate, type OpContext } from './context.js';
+import type { DirHandle, MergedEntry } from '../union/handles.js';
+import type { Branch } from '../union/branches.js';
+import { atPath } from '../union/pool.js';
+import { relOf, remember, type OpContext } from './context.js';
+
+const DT_DIR = 4;
+
+function parentRel(rel: Buffer): Buffer {
+  const slash = rel.lastIndexOf(0x2f);
+  return slash < 0 ? Buffer.alloc(0) : rel.subarray(0, slash);
+}
+
+/** The merged listing of `rel` over every branch that has it (first branch wins a name). */
+async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<MergedEntry[]> {
+  const out: MergedEntry[] = [];
+  const seen = new Set<string>();
+  let found = 0;
+  let firstError: unknown;
+  for (const b of ctx.pool.branches.branches) {
+    let entries: sys.DirEntry[];
+    try {
+      entries = await sys.readdir(b.rootFd, atPath(rel));
+      found++;
+    } catch (e) {
+      const errno = knownErrno(e);
+      if (errno === Errno.ENOENT || errno === Errno.ENOTDIR) continue;
+      firstError ??= e;
+      continue;
+    }
+    for (const e of entries) {
+      const key = e.name.toString('latin1');
+      if (seen.has(key) || (rel.length === 0 && hidden.has(key))) continue;
+      seen.add(key);
+      // "." and ".." are named by where they point, so their numbers agree with stat.
+      const path = key === '.' ? rel : key === '..' ? parentRel(rel) : sys.joinPath(rel, e.name);
+      out.push({ ...e, ino: ctx.pool.inode(b, path, { ino: e.ino, dev: 0n, mode: e.type === DT_DIR ? sys.S_IFDIR : 0 }), branch: b });
+    }
+  }
+  if (found === 0) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'readdir');
+  return out;
+}
+
+/** Names at the root that are never listed (the runtime control file). */
+const HIDDEN = new Set<string>();
 
 export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise<OpenReply> {
   const node = ctx.inodes.get(req.h.nodeid);
-  const at = locate(ctx, node);
-  const fd = await sys.open(at.dir, at.path.length ? at.path : Buffer.from('.'), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW);
-  const h = ctx.handles.addDir(node, fd);
+  const rel = relOf(ctx, node);
+  if (rel === undefined) throw new FsError(Errno.ENOENT, 'opendir');
+  // Held open on the first branch (in list order) that has the directory.
+  let opened: { b: Branch; fd: number } | undefined;
+  let firstError: unknown;
+  for (const b of ctx.pool.branches.branches) {
+    try {
+      opened = { b, fd: await sys.open(b.rootFd, atPath(rel), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW) };
+      break;
+    } catch (e) {
+      firstError ??= e;
+    }
+  }
+  if (!opened) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'opendir');
+  const h = ctx.handles.addDir(node, opened.b, opened.fd);
   try {
-    h.entries = await sys.readdir(fd, sys.SELF);
+    h.entries = await mergedListing(ctx, rel, HIDDEN);
   } catch (e) {
     ctx.handles.remove(h.fh);
-    sys.closeQuietly(fd);
+    sys.closeQuietly(opened.fd);
     throw e;
   }
   return { fh: h.fh, openFlags: 0, backingId: 0 };
 }
 
-async function listing(h: DirHandle, offset: number): Promise<sys.DirEntry[]> {
-  if (!h.entries || (offset === 0 && h.served)) h.entries = await sys.readdir(h.fd, sys.SELF);
+async function listing(ctx: OpContext, h: DirHandle, offset: number): Promise<MergedEntry[]> {
+  if (!h.entries || (offset === 0 && h.served)) {
+    const rel = relOf(ctx, h.node);
+    // A directory that lost its name is listed through the fd we hold.
+    h.entries = rel === undefined ? (await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch })) : await mergedListing(ctx, rel, HIDDEN);
+  }
   h.served = true;
   return h.entries;
 }
@@ -38,7 +100,7 @@ const isDot = (name: Buffer): boolean => name.length <= 2 && name[0] === 0x2e &&
 
 export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise<Buffer> {
   const h = ctx.handles.dir(req.fh);
-  const entries = await listing(h, req.offset);
+  const entries = await listing(ctx, h, req.offset);
   const out = new DirBuffer(req.size, false);
   for (let i = req.offset; i < entries.length; i++) {
     const e = entries[i]!;
@@ -49,7 +111,7 @@ export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise
 
 export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>): Promise<Buffer> {
   const h = ctx.handles.dir(req.fh);
-  const entries = await listing(h, req.offset);
+  const entries = await listing(ctx, h, req.offset);
   const out = new DirBuffer(req.size, true);
   // Work out which entries fit first, so that no lookup is counted for an
   // entry that is then left out of the reply.
@@ -61,19 +123,20 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
     room -= rec;
     end++;
   }
+  const dirRel = relOf(ctx, h.node);
   const batch = entries.slice(req.offset, end);
-  const stats = await Promise.all(batch.map((e) => (isDot(e.name) ? Promise.resolve(undefined) : sys.lstat(h.fd, e.name).catch(() => undefined))));
+  const stats = await Promise.all(
+    batch.map((e) =>
+      isDot(e.name) || dirRel === undefined ? Promise.resolve(undefined) : sys.lstat(e.branch.rootFd, sys.joinPath(dirRel, e.name)).catch(() => undefined),
+    ),
+  );
   for (let k = 0; k < batch.length; k++) {
     const e = batch[k]!;
     const st = stats[k];
     let entry: EntryReply | undefined;
-    // A directory that lost its name has children nobody can look up.
-    if (st && (h.node.names.length > 0 || h.node === ctx.inodes.root)) {
-      const node = ctx.inodes.remember(h.node, e.name, identity(st), fileType(st.mode));
-      entry = entryFor(ctx, node, st);
-    }
+    if (st && dirRel !== undefined) entry = remember(ctx, h.node, e.name, e.branch, sys.joinPath(dirRel, e.name), st);
     // "." / ".." and entries that vanished go out with nodeid 0: no lookup.
-    out.add(e.name, st ? st.ino : e.ino, st ? fileType(st.mode) >> 12 : e.type, req.offset + k + 1, entry);
+    out.add(e.name, entry?.attr?.ino ?? e.ino, st ? (st.mode & sys.S_IFMT) >> 12 : e.type, req.offset + k + 1, entry);
   }
   return out.result();
 }

@@ -11,7 +11,8 @@ import type { OpenReply } from '../fuse/replies.js';
 import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Node } from '../union/inodes.js';
-import { locate, type OpContext } from './context.js';
+import type { Branch } from '../union/branches.js';
+import { search, type OpContext } from './context.js';
 import { daemonOpenFlags } from './create.js';
 
 const O_ACCMODE = sys.O_ACCMODE;
@@ -40,9 +41,9 @@ function modeAllows(mode: PassthroughIo, flags: number): boolean {
  * so a node already in passthrough keeps every open in it, and a node with
  * cached opens keeps new ones cached too.
  */
-export function openReply(ctx: OpContext, node: Node, fd: number, flags: number): OpenReply {
+export function openReply(ctx: OpContext, node: Node, branch: Branch, fd: number, flags: number): OpenReply {
   const others = ctx.handles.openCount(node);
-  const h = ctx.handles.addFile(node, fd, flags);
+  const h = ctx.handles.addFile(node, branch, fd, flags);
   const attach = ctx.passthrough.has(node.id) || (others === 0 && modeAllows(ctx.passthroughIo, flags));
   h.backingId = attach ? ctx.passthrough.acquire(node.id, fd) : 0;
   return { fh: h.fh, openFlags: h.backingId ? abi.FOPEN_PASSTHROUGH : 0, backingId: h.backingId };
@@ -50,13 +51,13 @@ export function openReply(ctx: OpContext, node: Node, fd: number, flags: number)
 
 export async function open(ctx: OpContext, req: Req<Opcode.OPEN>): Promise<OpenReply> {
   const node = ctx.inodes.get(req.h.nodeid);
-  const at = locate(ctx, node);
+  const f = await search(ctx, 'open', node);
   // A file with no name left (O_TMPFILE, /proc/PID/fd/N) is reopened through
   // one of our fds; a named one by name, never following a symlink.
-  const fd = at.path.length
-    ? await sys.open(at.dir, at.path, daemonOpenFlags(req.flags))
-    : await sys.open(AT_FDCWD, Buffer.from(`/proc/self/fd/${at.dir}`), daemonOpenFlags(req.flags) & ~sys.O_NOFOLLOW);
-  return openReply(ctx, node, fd, req.flags);
+  const fd = f.loc.path.length
+    ? await sys.open(f.loc.dir, f.loc.path, daemonOpenFlags(req.flags))
+    : await sys.open(AT_FDCWD, Buffer.from(`/proc/self/fd/${f.loc.dir}`), daemonOpenFlags(req.flags) & ~sys.O_NOFOLLOW);
+  return openReply(ctx, node, f.branch, fd, req.flags);
 }
 
 export async function read(ctx: OpContext, req: Req<Opcode.READ>): Promise<Buffer> {

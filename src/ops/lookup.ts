@@ -1,10 +1,10 @@
-// LOOKUP and FORGET: how the kernel learns and lets go of nodes.
+// LOOKUP and FORGET: how the kernel learns and lets go of nodes; READLINK.
+import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import type { EntryReply } from '../fuse/replies.js';
 import { Errno, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import { entryFor, locate, parentOf, rememberChild, statNode, type OpContext } from './context.js';
-import type { Opcode } from '../fuse/abi.js';
+import { entryFor, parentOf, remember, search, statNode, type OpContext } from './context.js';
 
 const DOT = Buffer.from('.');
 const DOTDOT = Buffer.from('..');
@@ -18,7 +18,10 @@ export async function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): Promise<E
     return entryFor(ctx, target, await statNode(ctx, target));
   }
   try {
-    return await rememberChild(ctx, parent, req.name);
+    // The name is found where the getattr policy looks (ff: the first branch that has it).
+    const rel = ctx.inodes.childPath(parent, req.name);
+    const sel = await ctx.pool.select('getattr', rel);
+    return remember(ctx, parent, req.name, sel.first, rel, await sel.stat(sel.first));
   } catch (e) {
     // A negative entry the kernel may cache, when the user asked for that.
     if (knownErrno(e) === Errno.ENOENT && ctx.timeouts.negative > 0) {
@@ -37,6 +40,6 @@ export function forget(ctx: OpContext, items: ReadonlyArray<readonly [bigint, bi
 }
 
 export async function readlink(ctx: OpContext, req: Req<Opcode.READLINK>): Promise<Buffer> {
-  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
-  return sys.readlink(at.dir, at.path);
+  const f = await search(ctx, 'readlink', ctx.inodes.get(req.h.nodeid));
+  return sys.readlink(f.loc.dir, f.loc.path);
 }

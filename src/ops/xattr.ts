@@ -1,21 +1,39 @@
 // SETXATTR, GETXATTR, LISTXATTR, REMOVEXATTR, never following a final
 // symlink (the kernel already resolved the ones the caller followed).
+// get/list read the branch the search policy picks; set/remove act on every
+// branch the action policy picks, folded as chmod is (preferSearch).
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import { locate, type OpContext } from './context.js';
+import { applyToBranches, preferSearch } from '../union/fold.js';
+import type { Node } from '../union/inodes.js';
+import type { ActionFunc } from '../union/pool.js';
+import { act, search, type Loc, type OpContext } from './context.js';
 
 const TRUSTED = Buffer.from('trusted.');
 
+async function onBranches(ctx: OpContext, func: ActionFunc, node: Node, fn: (at: Loc) => Promise<void>): Promise<void> {
+  const targets = await act(ctx, func, node);
+  await applyToBranches(
+    targets.map((t) => ({ index: t.branch.index, loc: t.loc })),
+    (t) => fn(t.loc),
+    preferSearch<void>(async () => (await search(ctx, 'getattr', node)).branch.index),
+    func,
+  );
+}
+
 export async function setxattr(ctx: OpContext, req: Req<Opcode.SETXATTR>): Promise<void> {
-  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
-  await sys.lsetxattr(at.dir, at.path, req.name, req.value, req.flags);
+  await onBranches(ctx, 'setxattr', ctx.inodes.get(req.h.nodeid), (at) => sys.lsetxattr(at.dir, at.path, req.name, req.value, req.flags));
+}
+
+export async function removexattr(ctx: OpContext, req: Req<Opcode.REMOVEXATTR>): Promise<void> {
+  await onBranches(ctx, 'removexattr', ctx.inodes.get(req.h.nodeid), (at) => sys.lremovexattr(at.dir, at.path, req.name));
 }
 
 export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promise<Buffer | number> {
-  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
-  return sys.lgetxattr(at.dir, at.path, req.name, req.size);
+  const f = await search(ctx, 'getxattr', ctx.inodes.get(req.h.nodeid));
+  return sys.lgetxattr(f.loc.dir, f.loc.path, req.name, req.size);
 }
 
 /**
@@ -24,9 +42,9 @@ export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promi
  * daemon lists as root, it filters them out for everyone else.
  */
 export async function listxattr(ctx: OpContext, req: Req<Opcode.LISTXATTR>): Promise<Buffer | number> {
-  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
-  if (req.h.uid === 0) return sys.llistxattr(at.dir, at.path, req.size);
-  const all = await sys.llistxattr(at.dir, at.path, 65536);
+  const f = await search(ctx, 'listxattr', ctx.inodes.get(req.h.nodeid));
+  if (req.h.uid === 0) return sys.llistxattr(f.loc.dir, f.loc.path, req.size);
+  const all = await sys.llistxattr(f.loc.dir, f.loc.path, 65536);
   if (typeof all === 'number') return all;
   const kept: Buffer[] = [];
   for (let p = 0; p < all.length; ) {
@@ -40,9 +58,4 @@ export async function listxattr(ctx: OpContext, req: Req<Opcode.LISTXATTR>): Pro
   if (req.size === 0) return list.length;
   if (list.length > req.size) throw new FsError(Errno.ERANGE, 'listxattr');
   return list;
-}
-
-export async function removexattr(ctx: OpContext, req: Req<Opcode.REMOVEXATTR>): Promise<void> {
-  const at = locate(ctx, ctx.inodes.get(req.h.nodeid));
-  await sys.lremovexattr(at.dir, at.path, req.name);
 }

@@ -1,13 +1,21 @@
 // Open file and directory handles (the `fh` the kernel hands back to us).
 import { Errno, FsError } from '../sys/errno.js';
 import type { DirEntry } from '../sys/fs.js';
+
+/** A directory entry of the union: the first branch (in list order) that has the name wins. */
+export interface MergedEntry extends DirEntry {
+  readonly branch: Branch;
+}
+import type { Branch } from './branches.js';
 import type { Node } from './inodes.js';
 
 export interface FileHandle {
   readonly kind: 'file';
   readonly fh: bigint;
   readonly node: Node;
-  readonly fd: number;
+  /** The branch the file was opened on (moveonenospc may change it). */
+  branch: Branch;
+  fd: number;
   readonly flags: number;
   /** The kernel passthrough backing id this open uses, if any. */
   backingId: number;
@@ -17,14 +25,16 @@ export interface DirHandle {
   readonly kind: 'dir';
   readonly fh: bigint;
   readonly node: Node;
-  /** Open on the directory, so it can still be listed and stat'ed after rmdir. */
+  /** The branch of `fd`: the first (in list order) that has the directory. */
+  readonly branch: Branch;
+  /** Open on that branch's directory, so it can still be stat'ed after rmdir. */
   readonly fd: number;
   /**
-   * The listing, taken at opendir and again when the kernel rewinds to 0
-   * after having read some. Cookies are indices into it, so they stay valid
-   * for the life of the handle whatever happens in the directory meanwhile.
+   * The merged listing, taken at opendir and again when the kernel rewinds
+   * to 0 after having read some. Cookies are indices into it, so they stay
+   * valid for the life of the handle whatever happens meanwhile.
    */
-  entries: DirEntry[] | undefined;
+  entries: MergedEntry[] | undefined;
   served: boolean;
 }
 
@@ -44,12 +54,12 @@ export class HandleTable {
     return h;
   }
 
-  addFile(node: Node, fd: number, flags: number): FileHandle {
-    return this.add<FileHandle>({ kind: 'file', fh: this.next++, node, fd, flags, backingId: 0 });
+  addFile(node: Node, branch: Branch, fd: number, flags: number): FileHandle {
+    return this.add<FileHandle>({ kind: 'file', fh: this.next++, node, branch, fd, flags, backingId: 0 });
   }
 
-  addDir(node: Node, fd: number): DirHandle {
-    return this.add<DirHandle>({ kind: 'dir', fh: this.next++, node, fd, entries: undefined, served: false });
+  addDir(node: Node, branch: Branch, fd: number): DirHandle {
+    return this.add<DirHandle>({ kind: 'dir', fh: this.next++, node, branch, fd, entries: undefined, served: false });
   }
 
   file(fh: bigint): FileHandle {

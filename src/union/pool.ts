@@ -1,0 +1,125 @@
+// The pool: branches plus the policy each FUSE function uses to pick them.
+//
+// Every operation asks the pool which branches to act on (select), exactly
+// as mergerfs does: the function's policy gets fresh figures for every
+// branch (free space cached for cache.statfs) and a probe that answers
+// "does this path exist there". The probe memoises its lstat results for the
+// call, so an op that selects with ff and then stats the chosen branch pays
+// for one lstat, not two.
+import { CATEGORY_FUNCTIONS, CATEGORY_OF, type FunctionName } from '../../policies/index.js';
+import type { Candidate, Policy, Probe } from '../../policies/types.js';
+import { Errno, FsError, knownErrno } from '../sys/errno.js';
+import * as sys from '../sys/fs.js';
+import type { Branch, BranchSet } from './branches.js';
+import { inodeCalc, type InodeCalcMode } from './inodecalc.js';
+
+export type SearchFunc = (typeof CATEGORY_FUNCTIONS.search)[number];
+export type CreateFunc = (typeof CATEGORY_FUNCTIONS.create)[number];
+export type ActionFunc = (typeof CATEGORY_FUNCTIONS.action)[number];
+export type FuncName = FunctionName;
+
+export interface PoolOptions {
+  inodecalc: InodeCalcMode;
+  /** statfs over every branch root (base) or only branches holding the path (full). */
+  statfs: 'base' | 'full';
+  /** Leave the free space of RO (or RO and NC) branches out of statfs. */
+  statfsIgnore: 'none' | 'ro' | 'nc';
+  /** ignorepponrename: treat rename/link as non-path-preserving whatever the create policy. */
+  ignorePathPreservingOnRename: boolean;
+  /** How long free-space figures are reused, ms (mergerfs cache.statfs). */
+  statfsTtlMs: number;
+}
+
+const DOT = Buffer.from('.');
+/** A branch-relative path as an *at() argument ('' is the root, which *at() wants as "."). */
+export const atPath = (rel: Buffer): Buffer => (rel.length === 0 ? DOT : rel);
+
+const MISSING = new Set<number>([Errno.ENOENT, Errno.ENOTDIR, Errno.ELOOP, Errno.EXDEV]);
+
+/** One selection: the chosen branches, and the lstat results the policy already paid for. */
+export class Selection {
+  constructor(
+    readonly branches: readonly Branch[],
+    private readonly memo: Map<string, Promise<sys.Stat | undefined>>,
+    private readonly path: Buffer,
+  ) {}
+
+  get first(): Branch {
+    return this.branches[0]!;
+  }
+
+  /** lstat of the selection's path on branch `b` (reused from the policy when it asked). */
+  async stat(b: Branch): Promise<sys.Stat> {
+    const st = await (this.memo.get(`${b.index}`) ?? lstatOrUndefined(b, this.path));
+    if (!st) throw new FsError(Errno.ENOENT, 'lstat', this.path);
+    return st;
+  }
+}
+
+async function lstatOrUndefined(b: Branch, rel: Buffer): Promise<sys.Stat | undefined> {
+  try {
+    return await sys.lstat(b.rootFd, atPath(rel));
+  } catch (e) {
+    const errno = knownErrno(e);
+    if (errno !== undefined && MISSING.has(errno)) return undefined;
+    throw e;
+  }
+}
+
+export class Pool {
+  constructor(
+    readonly branches: BranchSet,
+    private readonly policyFor: (func: FuncName) => Policy,
+    readonly options: PoolOptions,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  policy(func: FuncName): Policy {
+    return this.policyFor(func);
+  }
+
+  /**
+   * The branches `func` acts on for `path` (for create functions, `path` is
+   * the parent directory). Throws the policy's error (EROFS, ENOSPC, ENOENT).
+   */
+  async select(func: FuncName, path: Buffer): Promise<Selection> {
+    const memo = new Map<string, Promise<sys.Stat | undefined>>();
+    const set = this.branches;
+    const statMemo = (c: Candidate, p: Buffer): Promise<sys.Stat | undefined> => {
+      if (!p.equals(path)) return lstatOrUndefined(set.branch(c.index), p);
+      const key = `${c.index}`;
+      let s = memo.get(key);
+      if (!s) memo.set(key, (s = lstatOrUndefined(set.branch(c.index), p)));
+      return s;
+    };
+    const probe: Probe = {
+      exists: async (c, p) => (await statMemo(c, p)) !== undefined,
+      mtime: async (c, p) => {
+        const st = await statMemo(c, p);
+        return st === undefined ? undefined : st.mtimeSec * 1e9 + st.mtimeNsec;
+      },
+    };
+    const category = CATEGORY_OF.get(func) ?? 'search';
+    // Search policies rarely look at free space (ff does not), so their
+    // figures may be up to a second old instead of costing a statvfs per
+    // lookup; create and action policies get cache.statfs freshness.
+    const candidates = await set.candidates(category === 'search' ? Math.max(1000, this.options.statfsTtlMs) : this.options.statfsTtlMs);
+    const chosen = await this.policyFor(func).select({ category, path, candidates, probe, random: this.random });
+    return new Selection(
+      chosen.map((c) => set.branch(c.index)),
+      memo,
+      path,
+    );
+  }
+
+  /** Every branch where `path` exists, in list order, with its lstat. */
+  async everywhere(path: Buffer): Promise<Array<{ branch: Branch; st: sys.Stat }>> {
+    const found = await Promise.all(this.branches.branches.map(async (b) => ({ branch: b, st: await lstatOrUndefined(b, path) })));
+    return found.filter((f): f is { branch: Branch; st: sys.Stat } => f.st !== undefined);
+  }
+
+  /** The st_ino shown for a file found on branch `b` (inodecalc). */
+  inode(b: Branch, rel: Buffer, st: Pick<sys.Stat, 'dev' | 'ino' | 'mode'>): bigint {
+    return inodeCalc(this.options.inodecalc, { branchRoot: b.root, relPath: rel, dev: st.dev, ino: st.ino, isDir: sys.isDir(st.mode) });
+  }
+}
