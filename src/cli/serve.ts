@@ -15,6 +15,7 @@ import { FunctionPolicies } from '../../policies/index.js';
 import { BranchSet, type BranchInput } from '../union/branches.js';
 import { DEFAULT_INODECALC } from '../union/inodecalc.js';
 import { Pool } from '../union/pool.js';
+import { parseBranches, type BranchSpec } from '../union/branch-spec.js';
 import { HandleTable } from '../union/handles.js';
 import { InodeTable } from '../union/inodes.js';
 import { LockTable } from '../union/locks.js';
@@ -37,8 +38,8 @@ function checkDir(what: string, p: string): string {
 /** A branch inside the mountpoint, or the reverse, would deadlock the daemon on its own mount. */
 function checkNesting(source: string, mountpoint: string): void {
   const inside = (a: string, b: string): boolean => a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
-  if (inside(source, mountpoint)) throw new UsageError(`source '${source}' is inside the mountpoint '${mountpoint}'; that would deadlock`);
-  if (inside(mountpoint, source)) throw new UsageError(`mountpoint '${mountpoint}' is inside the source '${source}'; that would deadlock`);
+  if (inside(source, mountpoint)) throw new UsageError(`branch '${source}' is inside the mountpoint '${mountpoint}'; that would deadlock`);
+  if (inside(mountpoint, source)) throw new UsageError(`mountpoint '${mountpoint}' is inside the branch '${source}'; that would deadlock`);
 }
 
 /** Tells the kernel to drop every cached name, attribute and page of this mount. */
@@ -69,16 +70,27 @@ export interface Served {
  * i.e. when the mount is usable.
  */
 export function serve(sourceArg: string, mountpointArg: string, config: Config, log: Logger, onReady: () => void): Served {
-  const source = checkDir('source', resolve(sourceArg));
   const mountpoint = checkDir('mountpoint', resolve(mountpointArg));
-  checkNesting(source, mountpoint);
+  let specs: BranchSpec[];
+  try {
+    specs = parseBranches(sourceArg);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const branches = specs.map((b) => {
+    const path = checkDir('branch', b.path);
+    checkNesting(path, mountpoint);
+    if (b.unmatchedGlob) log.warn(`branch pattern '${b.fromGlob ?? b.path}' matched no directory`);
+    return { ...b, path };
+  });
+  const source = branches.map((b) => b.path).join(':');
   // Files are created with exactly the mode the kernel sends (it has
   // applied the caller's umask already).
   process.umask(0);
   setSyscallMode(config.syscalls === 'inline' ? 'sync' : 'async');
   if (config.debug) enableTrace(log);
 
-  const pool = buildPool([{ path: source, mode: 'RW', minFreeSpace: undefined }], config);
+  const pool = buildPool(branches, config);
   const flags = (config.readOnly ? MS_RDONLY : 0) | (config.nosuid ? MS_NOSUID : 0) | (config.nodev ? MS_NODEV : 0) | (config.noexec ? MS_NOEXEC : 0) | (config.noatime ? MS_NOATIME : 0);
   let mounted;
   try {
