@@ -26,8 +26,12 @@ export interface Timeouts {
 }
 
 export interface OpContext {
-  /** The branches and the policy of each function. A single directory is a pool of one. */
-  readonly pool: Pool;
+  /**
+   * The branches and the policy of each function. A single directory is a
+   * pool of one. Replaced whole when options change at run time; a request
+   * reads it once and keeps what it read.
+   */
+  pool: Pool;
   readonly inodes: InodeTable;
   readonly handles: HandleTable;
   readonly locks: LockTable;

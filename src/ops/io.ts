@@ -8,12 +8,13 @@ import * as abi from '../fuse/abi.js';
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import type { OpenReply } from '../fuse/replies.js';
-import { Errno, FsError } from '../sys/errno.js';
+import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Node } from '../union/inodes.js';
 import type { Branch } from '../union/branches.js';
 import { search, type OpContext } from './context.js';
 import { daemonOpenFlags } from './create.js';
+import { isOutOfSpace, moveOffFullBranch } from './moveonenospc.js';
 
 const O_ACCMODE = sys.O_ACCMODE;
 const O_WRONLY = sys.O_WRONLY;
@@ -74,15 +75,27 @@ export async function read(ctx: OpContext, req: Req<Opcode.READ>): Promise<Buffe
   return got === req.size ? buf : buf.subarray(0, got);
 }
 
-export async function write(ctx: OpContext, req: Req<Opcode.WRITE>): Promise<number> {
-  const h = ctx.handles.file(req.fh);
+async function writeAll(fd: number, data: Buffer, offset: number): Promise<number> {
   let done = 0;
-  while (done < req.data.length) {
-    const n = await sys.pwrite(h.fd, done === 0 ? req.data : req.data.subarray(done), req.offset + done);
+  while (done < data.length) {
+    const n = await sys.pwrite(fd, done === 0 ? data : data.subarray(done), offset + done);
     if (n === 0) break;
     done += n;
   }
   return done;
+}
+
+export async function write(ctx: OpContext, req: Req<Opcode.WRITE>): Promise<number> {
+  const h = ctx.handles.file(req.fh);
+  const fd = h.fd;
+  try {
+    return await writeAll(fd, req.data, req.offset);
+  } catch (e) {
+    if (!isOutOfSpace(knownErrno(e))) throw e;
+    // Another write may have moved the file meanwhile; else move it now.
+    if (h.fd === fd) await moveOffFullBranch(ctx, h, req.data.length, e);
+    return writeAll(h.fd, req.data, req.offset);
+  }
 }
 
 export async function flush(ctx: OpContext, req: Req<Opcode.FLUSH>): Promise<void> {

@@ -82,6 +82,11 @@ export class HandleTable {
     return undefined;
   }
 
+  /** Every open handle of a node. */
+  openOf(node: Node): Handle[] {
+    return [...(this.byNode.get(node.id) ?? [])];
+  }
+
   openCount(node: Node): number {
     return this.byNode.get(node.id)?.size ?? 0;
   }

@@ -7,7 +7,7 @@
 // call, so an op that selects with ff and then stats the chosen branch pays
 // for one lstat, not two.
 import { CATEGORY_FUNCTIONS, CATEGORY_OF, type FunctionName } from '../../policies/index.js';
-import type { Candidate, Policy, Probe } from '../../policies/types.js';
+import type { Candidate, Category, Policy, Probe } from '../../policies/types.js';
 import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Branch, BranchSet } from './branches.js';
@@ -26,6 +26,8 @@ export interface PoolOptions {
   statfsIgnore: 'none' | 'ro' | 'nc';
   /** ignorepponrename: treat rename/link as non-path-preserving whatever the create policy. */
   ignorePathPreservingOnRename: boolean;
+  /** The create policy that picks where a file moves when its branch fills mid-write, or false. */
+  moveOnEnospc: string | false;
   /** How long free-space figures are reused, ms (mergerfs cache.statfs). */
   statfsTtlMs: number;
 }
@@ -83,6 +85,11 @@ export class Pool {
    * the parent directory). Throws the policy's error (EROFS, ENOSPC, ENOENT).
    */
   async select(func: FuncName, path: Buffer): Promise<Selection> {
+    return this.selectWith(this.policyFor(func), CATEGORY_OF.get(func) ?? 'search', path);
+  }
+
+  /** Runs any policy (e.g. moveonenospc's) as if for a function of `category`. */
+  async selectWith(policy: Policy, category: Category, path: Buffer, exclude?: ReadonlySet<number>): Promise<Selection> {
     const memo = new Map<string, Promise<sys.Stat | undefined>>();
     const set = this.branches;
     const statMemo = (c: Candidate, p: Buffer): Promise<sys.Stat | undefined> => {
@@ -99,12 +106,12 @@ export class Pool {
         return st === undefined ? undefined : st.mtimeSec * 1e9 + st.mtimeNsec;
       },
     };
-    const category = CATEGORY_OF.get(func) ?? 'search';
     // Search policies rarely look at free space (ff does not), so their
     // figures may be up to a second old instead of costing a statvfs per
     // lookup; create and action policies get cache.statfs freshness.
-    const candidates = await set.candidates(category === 'search' ? Math.max(1000, this.options.statfsTtlMs) : this.options.statfsTtlMs);
-    const chosen = await this.policyFor(func).select({ category, path, candidates, probe, random: this.random });
+    let candidates = await set.candidates(category === 'search' ? Math.max(1000, this.options.statfsTtlMs) : this.options.statfsTtlMs);
+    if (exclude) candidates = candidates.filter((c) => !exclude.has(c.index));
+    const chosen = await policy.select({ category, path, candidates, probe, random: this.random });
     return new Selection(
       chosen.map((c) => set.branch(c.index)),
       memo,
