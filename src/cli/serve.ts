@@ -107,6 +107,15 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
   const passthrough = new PassthroughTable(mounted.fd, config.passthroughIo !== 'off', log);
   const ctx: OpContext = {
     pool,
+    control: {
+      get: () => {
+        throw new FsError(Errno.ENODATA, 'getxattr');
+      },
+      set: () => {
+        throw new FsError(Errno.ENODATA, 'setxattr');
+      },
+      list: () => [],
+    },
     inodes: new InodeTable(),
     handles: new HandleTable(),
     locks: new LockTable(),

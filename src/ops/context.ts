@@ -14,6 +14,7 @@ import type { InodeTable, Node } from '../union/inodes.js';
 import type { LockTable } from '../union/locks.js';
 import type { PassthroughTable } from '../union/passthrough.js';
 import type { Branch } from '../union/branches.js';
+import type { ControlStore } from './control.js';
 import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/pool.js';
 
 export interface Timeouts {
@@ -32,6 +33,8 @@ export interface OpContext {
    * reads it once and keeps what it read.
    */
   pool: Pool;
+  /** The options as the runtime control file (/.braidfs) reads and writes them. */
+  readonly control: ControlStore;
   readonly inodes: InodeTable;
   readonly handles: HandleTable;
   readonly locks: LockTable;

@@ -18,6 +18,7 @@ import type { DirHandle, MergedEntry } from '../union/handles.js';
 import type { Branch } from '../union/branches.js';
 import { atPath } from '../union/pool.js';
 import { relOf, remember, type OpContext } from './context.js';
+import { CONTROL_NAME } from './control.js';
 
 const DT_DIR = 4;
 
@@ -57,7 +58,7 @@ async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<st
 }
 
 /** Names at the root that are never listed (the runtime control file). */
-const HIDDEN = new Set<string>();
+const HIDDEN = new Set<string>([CONTROL_NAME.toString('latin1')]);
 
 export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise<OpenReply> {
   const node = ctx.inodes.get(req.h.nodeid);

@@ -13,14 +13,22 @@ import { access, ioctl, statfs } from './misc.js';
 import { rmdir, unlink } from './remove.js';
 import { rename } from './rename.js';
 import { getxattr, listxattr, removexattr, setxattr } from './xattr.js';
+import { CONTROL_NAME, controlGetattr, controlGetxattr, controlListxattr, controlSetxattr, isControl, lookupControl, pathInfo } from './control.js';
+import { Errno, FsError } from '../sys/errno.js';
 
 export { forget } from './lookup.js';
 
+/** True when a request is about the runtime control file. */
+const onControl = (ctx: OpContext, nodeid: bigint): boolean => ctx.inodes.has(nodeid) && isControl(ctx.inodes.get(nodeid));
+const controlRefuses = (): never => {
+  throw new FsError(Errno.EPERM, 'control file');
+};
+
 export function makeHandlers(ctx: OpContext): Handlers {
   return {
-    [Opcode.LOOKUP]: (r) => lookup(ctx, r),
-    [Opcode.GETATTR]: (r) => getattr(ctx, r),
-    [Opcode.SETATTR]: (r) => setattr(ctx, r),
+    [Opcode.LOOKUP]: (r) => (r.h.nodeid === 1n && r.name.equals(CONTROL_NAME) ? Promise.resolve(lookupControl(ctx)) : lookup(ctx, r)),
+    [Opcode.GETATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlGetattr(ctx)) : getattr(ctx, r)),
+    [Opcode.SETATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlRefuses()) : setattr(ctx, r)),
     [Opcode.STATX]: (r) => statx(ctx, r),
     [Opcode.READLINK]: (r) => readlink(ctx, r),
     [Opcode.SYMLINK]: (r) => symlink(ctx, r),
@@ -31,16 +39,19 @@ export function makeHandlers(ctx: OpContext): Handlers {
     [Opcode.RENAME]: (r) => rename(ctx, r),
     [Opcode.RENAME2]: (r) => rename(ctx, r),
     [Opcode.LINK]: (r) => link(ctx, r),
-    [Opcode.OPEN]: (r) => open(ctx, r),
+    [Opcode.OPEN]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlRefuses()) : open(ctx, r)),
     [Opcode.READ]: (r) => read(ctx, r),
     [Opcode.WRITE]: (r) => write(ctx, r),
     [Opcode.STATFS]: (r) => statfs(ctx, r),
     [Opcode.RELEASE]: (r) => release(ctx, r),
     [Opcode.FSYNC]: (r) => fsync(ctx, r),
-    [Opcode.SETXATTR]: (r) => setxattr(ctx, r),
-    [Opcode.GETXATTR]: (r) => getxattr(ctx, r),
-    [Opcode.LISTXATTR]: (r) => listxattr(ctx, r),
-    [Opcode.REMOVEXATTR]: (r) => removexattr(ctx, r),
+    [Opcode.SETXATTR]: async (r) => (onControl(ctx, r.h.nodeid) ? controlSetxattr(ctx.control, r.h, r.name, r.value) : setxattr(ctx, r)),
+    [Opcode.GETXATTR]: async (r) => {
+      if (onControl(ctx, r.h.nodeid)) return controlGetxattr(ctx.control, r.name, r.size);
+      return (await pathInfo(ctx, ctx.inodes.get(r.h.nodeid), r.name, r.size)) ?? getxattr(ctx, r);
+    },
+    [Opcode.LISTXATTR]: async (r) => (onControl(ctx, r.h.nodeid) ? controlListxattr(ctx.control, r.size) : listxattr(ctx, r)),
+    [Opcode.REMOVEXATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlRefuses()) : removexattr(ctx, r)),
     [Opcode.FLUSH]: (r) => flush(ctx, r),
     [Opcode.OPENDIR]: (r) => opendir(ctx, r),
     [Opcode.READDIR]: (r) => readdir(ctx, r),
