@@ -57,7 +57,7 @@ async function invalidateAll(session: Session, ctx: OpContext, log: Logger): Pro
 function buildPool(branches: readonly BranchInput[], _config: Config): Pool {
   const funcs = new FunctionPolicies();
   const set = BranchSet.open(branches, 4 * 2 ** 30);
-  return new Pool(set, (f) => funcs.get(f), { inodecalc: DEFAULT_INODECALC, statfsTtlMs: 0, statfs: 'base', statfsIgnore: 'none', ignorePathPreservingOnRename: false, moveOnEnospc: 'pfrd' });
+  return new Pool(set, (f) => funcs.get(f), { inodecalc: DEFAULT_INODECALC, statfsTtlMs: 0, statfs: 'base', statfsIgnore: 'none', ignorePathPreservingOnRename: false, moveOnEnospc: 'pfrd', linkExdev: 'passthrough', renameExdev: 'passthrough', mountpoint: '' });
 }
 
 export interface Served {

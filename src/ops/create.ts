@@ -25,6 +25,7 @@ import { atPath, type CreateFunc } from '../union/pool.js';
 import { branchLoc, entryFor, giveToCaller, identity, fileType, parentOf, relOf, remember, toAttr, type Loc, type OpContext } from './context.js';
 import { openReply } from './io.js';
 import { linkAcrossBranches } from './link.js';
+import { linkExdev } from './exdev.js';
 
 const AT_FDCWD = -100;
 
@@ -158,6 +159,12 @@ export async function link(ctx: OpContext, req: Req<Opcode.LINK>): Promise<Entry
     }
     return remember(ctx, parent, req.newname, open.branch, rel, await sys.lstat(at.dir, at.path));
   }
-  const made = await linkAcrossBranches(ctx, oldRel, rel, parent);
+  let made;
+  try {
+    made = await linkAcrossBranches(ctx, oldRel, rel, parent);
+  } catch (e) {
+    if (knownErrno(e) !== Errno.EXDEV) throw e;
+    return linkExdev(ctx, req.h, target, oldRel, req.h.nodeid, rel);
+  }
   return remember(ctx, parent, req.newname, made.b, rel, made.st);
 }

@@ -15,6 +15,7 @@ import { anySuccess, applyToBranches, renamePreservingFold } from '../union/fold
 import { atPath } from '../union/pool.js';
 import { parentOf, type OpContext } from './context.js';
 import { cloneParentOnto, pathPreserving } from './link.js';
+import { renameExdev } from './exdev.js';
 
 export async function rename(ctx: OpContext, req: Req<Opcode.RENAME> | Req<Opcode.RENAME2>): Promise<void> {
   const from = parentOf(ctx, req.h.nodeid);
@@ -46,12 +47,20 @@ export async function rename(ctx: OpContext, req: Req<Opcode.RENAME> | Req<Opcod
   };
   if (!exchange) for (const b of all) if (!sources.has(b.index)) cleanup.push({ b, rel: newRel });
 
-  await applyToBranches(
-    all.filter((b) => sources.has(b.index)),
-    renameOn,
-    preserving ? renamePreservingFold : anySuccess,
-    'rename',
-  );
+  try {
+    await applyToBranches(
+      all.filter((b) => sources.has(b.index)),
+      renameOn,
+      preserving ? renamePreservingFold : anySuccess,
+      'rename',
+    );
+  } catch (e) {
+    if (knownErrno(e) !== Errno.EXDEV || req.flags !== 0) throw e;
+    await renameExdev(ctx, req.h, oldRel, to, newRel);
+    ctx.inodes.removeName(from, req.oldname);
+    ctx.inodes.removeName(to, req.newname);
+    return;
+  }
   // Only after a success: stale copies must not shadow the renamed file.
   for (const c of cleanup) await sys.unlink(c.b.rootFd, atPath(c.rel)).catch(() => undefined);
 

@@ -28,6 +28,12 @@ export interface PoolOptions {
   ignorePathPreservingOnRename: boolean;
   /** The create policy that picks where a file moves when its branch fills mid-write, or false. */
   moveOnEnospc: string | false;
+  /** What a link that would cross branches (EXDEV) does instead. */
+  linkExdev: 'passthrough' | 'rel-symlink' | 'abs-base-symlink' | 'abs-pool-symlink';
+  /** What a rename that would cross branches (EXDEV) does instead. */
+  renameExdev: 'passthrough' | 'rel-symlink' | 'abs-symlink';
+  /** The mountpoint, for symlinks that point through the pool. */
+  mountpoint: string;
   /** How long free-space figures are reused, ms (mergerfs cache.statfs). */
   statfsTtlMs: number;
 }
