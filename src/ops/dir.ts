@@ -21,6 +21,7 @@ import { relOf, remember, type OpContext } from './context.js';
 import { CONTROL_NAME } from './control.js';
 
 const DT_DIR = 4;
+const O_PATH = 0o10000000;
 
 function parentRel(rel: Buffer): Buffer {
   const slash = rel.lastIndexOf(0x2f);
@@ -126,11 +127,23 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   }
   const dirRel = relOf(ctx, h.node);
   const batch = entries.slice(req.offset, end);
-  const stats = await Promise.all(
-    batch.map((e) =>
-      isDot(e.name) || dirRel === undefined ? Promise.resolve(undefined) : sys.lstat(e.branch.rootFd, sys.joinPath(dirRel, e.name)).catch(() => undefined),
-    ),
-  );
+  // One directory fd per branch for the batch: each stat is then a single
+  // fstatat of a name, not a path walk.
+  const dirFds = new Map<Branch, number | undefined>();
+  const dirFd = async (b: Branch): Promise<number | undefined> => {
+    if (dirRel === undefined) return undefined;
+    if (!dirFds.has(b)) dirFds.set(b, await sys.open(b.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW).catch(() => undefined));
+    return dirFds.get(b);
+  };
+  const stats: Array<sys.Stat | undefined> = [];
+  try {
+    for (const e of batch) {
+      const fd = isDot(e.name) ? undefined : await dirFd(e.branch);
+      stats.push(fd === undefined ? undefined : await sys.lstat(fd, e.name).catch(() => undefined));
+    }
+  } finally {
+    for (const fd of dirFds.values()) if (fd !== undefined) sys.closeQuietly(fd);
+  }
   for (let k = 0; k < batch.length; k++) {
     const e = batch[k]!;
     const st = stats[k];
