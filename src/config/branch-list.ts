@@ -7,12 +7,12 @@
 //   `+<`          prepend                   `-PAT[:PAT]` remove every branch whose path fnmatch()es a pattern
 //   `-<`          remove the first branch   `->`         remove the last
 // The instruction is the leading run of `+<>-=` characters, at most two of
-// them. Positional branches on the command line are appended (`+>`), so a
-// branch literally named `-x` is fine there.
+// them. Positional branches on the command line are appended literally
+// (appendBranches), so a branch named `-x` or `-` is fine there.
 import { parseBranches, type BranchSpec } from '../union/branch-spec.js';
 import { fnmatch, OptionError } from './values.js';
 
-const INSTRUCTIONS = ['', '=', '+', '+>', '+<', '-', '-<', '->'] as const;
+type Instruction = '' | '=' | '+' | '+>' | '+<' | '-' | '-<' | '->';
 
 /** Splits `+>/a:/b` into its instruction and its operand, as mergerfs's l::split does. */
 export function splitInstruction(s: string): { instr: string; operand: string } {
@@ -38,7 +38,7 @@ function parse(name: string, list: string, cwd: string | undefined): BranchSpec[
  */
 export function editBranches(name: string, current: readonly BranchSpec[], value: string, cwd?: string): BranchSpec[] {
   const { instr, operand } = splitInstruction(value);
-  switch (instr as (typeof INSTRUCTIONS)[number]) {
+  switch (instr as Instruction) {
     case '':
     case '=':
       return parse(name, operand, cwd);
@@ -58,6 +58,11 @@ export function editBranches(name: string, current: readonly BranchSpec[], value
     default:
       throw new OptionError(`option ${name}: unknown instruction '${instr}' (expected none, =, +, +>, +<, -, -< or ->)`);
   }
+}
+
+/** `current` plus the branches of `list`, taken literally (no instruction prefix): how positional branches are added. */
+export function appendBranches(name: string, current: readonly BranchSpec[], list: string, cwd?: string): BranchSpec[] {
+  return [...current, ...parse(name, list, cwd)];
 }
 
 /**

@@ -1,12 +1,81 @@
-// The option table: the one source for the parser, --help and (later) the
-// man page and runtime control. Each entry says how to read its value and
-// what it defaults to; `-o` strings are split here and nowhere else.
+// The option table: the one source for the parser, --help, the man page and
+// the runtime-control xattr list (user.braidfs.<name> on /.braidfs). Each
+// entry says how to read its value, how to show the current one, whether it
+// may change while mounted, and what it means; `-o` strings are split here
+// and nowhere else.
+//
+// Names follow mergerfs 2.42 (reference §2.4). Lookups treat `_` and `-` as
+// the same character, as mergerfs does, so `cache.negative_entry`,
+// `statfs_ignore` and `use_ino` all work. Options applied left to right, so
+// a later `category.create=` overrides an earlier `func.mkdir=`. mergerfs
+// options that mean nothing to braidfs live in compat.ts: accepted, listed
+// in Config.ignored for the caller to log once, never refused.
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CATEGORIES, CATEGORY_FUNCTIONS, CATEGORY_OF, DEFAULT_POLICY, FUNCTION_NAMES, FunctionPolicies, POLICY_NAMES, type FunctionName } from '../../policies/index.js';
+import type { Category } from '../../policies/types.js';
+import { formatBranches, type BranchSpec } from '../union/branch-spec.js';
+import { DEFAULT_INODECALC, INODECALC_MODES, type InodeCalcMode } from '../union/inodecalc.js';
+import { formatSize } from '../union/size.js';
+import { editBranches } from './branch-list.js';
+import { compatOptions } from './compat.js';
+import { readConfigFile } from './config-file.js';
+import { bool, noValue, normalizeName, oneOf, OptionError, ReadOnlyOptionError, seconds, size, text, UnknownOptionError, withIgnored } from './values.js';
+
+export { OptionError, ReadOnlyOptionError, UnknownOptionError } from './values.js';
+export { defaultFsname } from './branch-list.js';
+
+export type PassthroughIo = 'off' | 'ro' | 'wo' | 'rw';
+export const STATFS_MODES = ['base', 'full'] as const;
+export const STATFS_IGNORE = ['none', 'ro', 'nc'] as const;
+export const LINK_EXDEV = ['passthrough', 'rel-symlink', 'abs-base-symlink', 'abs-pool-symlink'] as const;
+export const RENAME_EXDEV = ['passthrough', 'rel-symlink', 'abs-symlink'] as const;
+export const XATTR_MODES = ['passthrough', 'noattr', 'nosys'] as const;
+export const CACHE_FILES = ['off', 'partial', 'full', 'auto-full', 'per-process'] as const;
+
+/** One `category.X=P` or `func.Y=P`, key normalized (`func.getattr`), in the order given. */
+export type FuncOverride = readonly [key: string, policy: string];
 
 export interface Config {
-  passthroughIo: 'off' | 'ro' | 'wo' | 'rw';
+  // --- the pool
+  /** The branches, in order (globs expanded, paths absolute). */
+  branches: readonly BranchSpec[];
+  /** Absolute; set by parseArgs or `-o mountpoint=`. */
+  mountpoint: string | undefined;
+  /** Bytes a branch must keep free to take new files, unless the branch says otherwise. */
+  minFreeSpace: number;
+  /** Seconds to wait at mount for branches to be mounted (0: do not wait). */
+  branchesMountTimeout: number;
+  /** Fail the mount when branchesMountTimeout expires (else go on with what is there). */
+  branchesMountTimeoutFail: boolean;
+  /** category.X / func.Y in order; functionPolicies(config) replays them onto the defaults. */
+  funcOverrides: readonly FuncOverride[];
+  /** Create policy that picks a new branch for a file when a write fails with ENOSPC/EDQUOT; false: off. */
+  moveonenospc: false | string;
+  ignorepponrename: boolean;
+  inodecalc: InodeCalcMode;
+  statfs: (typeof STATFS_MODES)[number];
+  statfsIgnore: (typeof STATFS_IGNORE)[number];
+  /** Seconds branch free-space figures are reused for policies. */
+  cacheStatfs: number;
+  linkExdev: (typeof LINK_EXDEV)[number];
+  renameExdev: (typeof RENAME_EXDEV)[number];
+  xattr: (typeof XATTR_MODES)[number];
+  securityCapability: boolean;
+  // --- caching and I/O
+  passthroughIo: PassthroughIo;
   cacheEntry: number;
   cacheAttr: number;
   cacheNegativeEntry: number;
+  cacheFiles: (typeof CACHE_FILES)[number];
+  cacheWriteback: boolean;
+  cacheSymlinks: boolean;
+  cacheReaddir: boolean;
+  dropcacheonclose: boolean;
+  syscalls: 'inline' | 'pool';
+  maxWrite: number;
+  // --- the mount
   allowOther: boolean;
   readOnly: boolean;
   nosuid: boolean;
@@ -15,15 +84,38 @@ export interface Config {
   noatime: boolean;
   fsname: string | undefined;
   debug: boolean;
-  maxWrite: number;
-  syscalls: 'inline' | 'pool';
+  /** Options accepted but meaningless to braidfs (canonical names, once each): log "accepted and ignored: X". */
+  ignored: readonly string[];
 }
 
-export const defaults: Config = {
+export const defaults: Readonly<Config> = Object.freeze({
+  branches: Object.freeze([]),
+  mountpoint: undefined,
+  minFreeSpace: 4 * 1024 ** 3,
+  branchesMountTimeout: 0,
+  branchesMountTimeoutFail: false,
+  funcOverrides: Object.freeze([]),
+  moveonenospc: 'pfrd',
+  ignorepponrename: false,
+  inodecalc: DEFAULT_INODECALC,
+  statfs: 'base',
+  statfsIgnore: 'none',
+  cacheStatfs: 0,
+  linkExdev: 'passthrough',
+  renameExdev: 'passthrough',
+  xattr: 'passthrough',
+  securityCapability: true,
   passthroughIo: 'rw',
   cacheEntry: 1,
   cacheAttr: 1,
   cacheNegativeEntry: 0,
+  cacheFiles: 'off',
+  cacheWriteback: false,
+  cacheSymlinks: false,
+  cacheReaddir: false,
+  dropcacheonclose: false,
+  syscalls: 'inline',
+  maxWrite: 1024 * 1024,
   allowOther: true,
   readOnly: false,
   nosuid: true,
@@ -32,80 +124,325 @@ export const defaults: Config = {
   noatime: false,
   fsname: undefined,
   debug: false,
-  maxWrite: 1024 * 1024,
-  syscalls: 'inline',
-};
+  ignored: Object.freeze([]),
+} satisfies Config);
 
-interface OptionSpec {
+/** Where an option is being applied: on the command line / in fstab (mount), or through runtime control (live). */
+export interface ApplyContext {
+  readonly live: boolean;
+  /** How many `config=` files deep (mergerfs allows 5). */
+  readonly depth: number;
+  /** What relative paths are relative to; default process.cwd(). */
+  readonly cwd?: string;
+}
+
+const AT_MOUNT: ApplyContext = { live: false, depth: 0 };
+export const LIVE: ApplyContext = { live: true, depth: 0 };
+const MAX_CONFIG_DEPTH = 5;
+
+/**
+ * option: means something to braidfs. info: read-only facts (version, pid).
+ * ignored: mergerfs/libfuse option accepted and noted in Config.ignored.
+ * meta: fstab/mount-helper option, accepted silently.
+ */
+export type OptionKind = 'option' | 'info' | 'ignored' | 'meta';
+
+export interface OptionSpec {
+  /** The canonical name first, then aliases. A name ending in `*` matches every name with that prefix. */
   readonly names: readonly string[];
+  /** The value syntax for --help, e.g. "off|ro|wo|rw"; '' for options given without a value. */
+  readonly value: string;
   readonly doc: string;
-  readonly value: string; // shown in --help, e.g. "off|ro|wo|rw"
-  apply(c: Config, v: string | undefined, name: string): void;
+  readonly kind: OptionKind;
+  /** May be set through runtime control without remounting (else EROFS). */
+  readonly runtime: boolean;
+  /** A valid value, for the man page and the table's own tests. */
+  readonly example?: string;
+  /** Checks `v` (undefined: given without `=`) and sets it; throws an OptionError and changes nothing when it is bad. */
+  apply(c: Config, v: string | undefined, name: string, ctx: ApplyContext): void;
+  /** The current value as runtime control shows it (getxattr); absent for options that are not shown. */
+  format?(c: Readonly<Config>): string;
 }
 
-export class OptionError extends Error {}
+type KeysOfType<T> = { [K in keyof Config]-?: [Config[K]] extends [T] ? ([T] extends [Config[K]] ? K : never) : never }[keyof Config];
 
-function seconds(name: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || v === '' || !Number.isFinite(n) || n < 0) throw new OptionError(`option ${name} wants a number of seconds >= 0, not '${v ?? ''}'`);
-  return n;
+function assign<K extends keyof Config>(c: Config, key: K, v: Config[K]): void {
+  c[key] = v;
 }
 
-function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T {
-  if (v !== undefined && (allowed as readonly string[]).includes(v)) return v as T;
-  throw new OptionError(`option ${name} wants one of ${allowed.join('|')}, not '${v ?? ''}'`);
+function flagOption(names: string[], key: KeysOfType<boolean>, doc: string, runtime: boolean, value = 'BOOL'): OptionSpec {
+  return { names, value, doc, kind: 'option', runtime, ...(value ? { example: 'true' } : {}), apply: (c, v, n) => assign(c, key, bool(n, v)), format: (c) => String(c[key]) };
 }
 
-function noValue(name: string, v: string | undefined): void {
-  if (v !== undefined) throw new OptionError(`option ${name} takes no value, not '${v}'`);
+/** A value-less mount flag that sets `key` to the opposite of its (optional) boolean value. */
+function inverseFlag(names: string[], key: KeysOfType<boolean>, doc: string): OptionSpec {
+  return { names, value: '', doc, kind: 'option', runtime: false, apply: (c, v, n) => assign(c, key, !bool(n, v)) };
 }
 
-function flag(name: string, v: string | undefined): boolean {
-  if (v === undefined || v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
-  throw new OptionError(`option ${name} wants true|false, not '${v}'`);
+function secondsOption(names: string[], key: KeysOfType<number>, doc: string, runtime: boolean): OptionSpec {
+  return { names, value: 'SECONDS', doc, kind: 'option', runtime, apply: (c, v, n) => assign(c, key, seconds(n, v)), format: (c) => String(c[key]) };
 }
+
+function choiceOption<K extends keyof Config>(names: string[], key: K, allowed: readonly (Config[K] & string)[], doc: string, runtime: boolean): OptionSpec {
+  return { names, value: allowed.join('|'), doc, kind: 'option', runtime, apply: (c, v, n) => assign(c, key, oneOf(n, v, allowed)), format: (c) => c[key] as string };
+}
+
+// --- policies -----------------------------------------------------------------------
+
+const policyCache = new WeakMap<readonly FuncOverride[], FunctionPolicies>();
+
+/**
+ * The policy of every FUSE function under this config: the defaults (create
+ * pfrd, search ff, action epall) with the overrides replayed in order.
+ * Cached per snapshot; treat the result as read-only (do not apply() on it).
+ */
+export function functionPolicies(c: Readonly<Config>): FunctionPolicies {
+  let fp = policyCache.get(c.funcOverrides);
+  if (fp === undefined) {
+    fp = new FunctionPolicies();
+    for (const [key, policy] of c.funcOverrides) fp.apply(key, policy);
+    policyCache.set(c.funcOverrides, fp);
+  }
+  return fp;
+}
+
+/** The overrides plus one more, dropping earlier entries the new one makes irrelevant (same result, bounded list). */
+function addOverride(list: readonly FuncOverride[], key: string, policy: string): readonly FuncOverride[] {
+  const category = key.startsWith('category.') ? (key.slice('category.'.length) as Category) : undefined;
+  const covered = new Set<string>([key, ...(category ? CATEGORY_FUNCTIONS[category].map((f) => `func.${f}`) : [])]);
+  return [...list.filter(([k]) => !covered.has(k)), [key, policy]];
+}
+
+function policyOption(key: string, doc: string): OptionSpec {
+  return {
+    names: [key],
+    value: 'POLICY',
+    doc,
+    kind: 'option',
+    runtime: true,
+    example: 'mfs',
+    apply: (c, v, n) => {
+      const policy = text(n, v, `a policy: ${POLICY_NAMES.join('|')}`);
+      try {
+        new FunctionPolicies().apply(key, policy);
+      } catch {
+        throw new OptionError(`option ${n} wants a policy, one of ${POLICY_NAMES.join('|')}, not '${policy}'`);
+      }
+      c.funcOverrides = addOverride(c.funcOverrides, key, policy);
+    },
+    format: (c) => {
+      const fp = functionPolicies(c);
+      if (key.startsWith('func.')) return fp.get(key.slice('func.'.length) as FunctionName).name;
+      const fns = CATEGORY_FUNCTIONS[key.slice('category.'.length) as Category];
+      return [...new Set(fns.map((f) => fp.get(f).name))].sort().join(',');
+    },
+  };
+}
+
+const policyOptions: OptionSpec[] = [
+  ...CATEGORIES.map((cat) =>
+    policyOption(`category.${cat}`, `the policy of every ${cat} function (${CATEGORY_FUNCTIONS[cat].join(', ')}), overriding earlier func.* of them; default ${DEFAULT_POLICY[cat]}`),
+  ),
+  ...FUNCTION_NAMES.map((f) => {
+    const cat = CATEGORY_OF.get(f) ?? 'search';
+    return policyOption(`func.${f}`, `the policy of one ${cat} function alone; default ${DEFAULT_POLICY[cat]}`);
+  }),
+];
+
+function moveonenospc(n: string, v: string | undefined): false | string {
+  if (v === undefined) return DEFAULT_POLICY.create;
+  let on: boolean | undefined;
+  try {
+    on = bool(n, v);
+  } catch {
+    on = undefined;
+  }
+  if (on === true) return 'pfrd';
+  if (on === false) return false;
+  if (POLICY_NAMES.includes(v)) return v;
+  throw new OptionError(`option ${n} wants true|false or a policy, one of ${POLICY_NAMES.join('|')}, not '${v}'`);
+}
+
+// --- information --------------------------------------------------------------------
+
+let versionCache: string | undefined;
+
+function braidfsVersion(): string {
+  if (versionCache === undefined) {
+    try {
+      // dist/src/config/options.js → package.json at the top.
+      const here = dirname(fileURLToPath(import.meta.url));
+      const pkg = JSON.parse(readFileSync(join(here, '..', '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+      versionCache = typeof pkg.version === 'string' ? pkg.version : 'unknown';
+    } catch {
+      versionCache = 'unknown';
+    }
+  }
+  return versionCache;
+}
+
+function info(name: string, doc: string, format: () => string): OptionSpec {
+  return {
+    names: [name],
+    value: '',
+    doc,
+    kind: 'info',
+    runtime: false,
+    apply: (_c, _v, n) => {
+      throw new ReadOnlyOptionError(`option ${n} is read-only information; it cannot be set`);
+    },
+    format,
+  };
+}
+
+function formatBranchList(c: Readonly<Config>): string {
+  try {
+    return formatBranches(c.branches);
+  } catch {
+    return c.branches.map((b) => `${b.path}=${b.mode}`).join(':');
+  }
+}
+
+// --- the table ----------------------------------------------------------------------
 
 export const optionTable: readonly OptionSpec[] = [
+  // The pool.
   {
-    names: ['passthrough.io', 'passthrough'],
-    value: 'off|ro|wo|rw',
-    doc: 'which opens use FUSE passthrough (kernel >= 6.9, root only); default rw',
-    apply: (c, v, n) => (c.passthroughIo = oneOf(n, v, ['off', 'ro', 'wo', 'rw'] as const)),
+    names: ['branches', 'srcmounts'],
+    value: 'PATH[=RW|RO|NC[,SIZE]][:…]',
+    doc: 'the branches, colon-separated, each with its mode and own minfreespace; globs are expanded. A leading +, +<, +> appends or prepends, -PATTERN, -< or -> removes, = replaces',
+    kind: 'option',
+    runtime: true,
+    example: '/mnt/a=RW:/mnt/b=NC',
+    apply: (c, v, n, ctx) => (c.branches = editBranches(n, c.branches, text(n, v, 'a branch list'), ctx.cwd)),
+    format: formatBranchList,
   },
   {
-    names: ['syscalls'],
-    value: 'inline|pool',
-    doc: 'where branch metadata syscalls run: inline on the event loop (fastest on local disks), or on the thread pool (a slow or remote branch cannot stall other requests); default inline',
-    apply: (c, v, n) => (c.syscalls = oneOf(n, v, ['inline', 'pool'] as const)),
+    names: ['mountpoint', 'mount'],
+    value: 'PATH',
+    doc: 'where to mount (instead of the last argument; mostly for config files)',
+    kind: 'option',
+    runtime: false,
+    example: '/mnt/pool',
+    apply: (c, v, n, ctx) => (c.mountpoint = resolve(ctx.cwd ?? process.cwd(), text(n, v, 'a path'))),
+    format: (c) => c.mountpoint ?? '',
   },
-  { names: ['cache.entry', 'entry_timeout'], value: 'SECONDS', doc: 'how long the kernel caches names; default 1', apply: (c, v, n) => (c.cacheEntry = seconds(n, v)) },
-  { names: ['cache.attr', 'attr_timeout'], value: 'SECONDS', doc: 'how long the kernel caches attributes; default 1', apply: (c, v, n) => (c.cacheAttr = seconds(n, v)) },
   {
-    names: ['cache.negative_entry', 'negative_timeout'],
-    value: 'SECONDS',
-    doc: 'how long the kernel caches missing names; default 0',
-    apply: (c, v, n) => (c.cacheNegativeEntry = seconds(n, v)),
+    names: ['config'],
+    value: 'FILE',
+    doc: 'read options from FILE, one key=value a line (# comments), applied in place',
+    kind: 'option',
+    runtime: true,
+    example: '/dev/null',
+    apply: (c, v, n, ctx) => {
+      const file = resolve(ctx.cwd ?? process.cwd(), text(n, v, 'a file name'));
+      if (ctx.depth >= MAX_CONFIG_DEPTH) throw new OptionError(`option ${n}: config files nested more than ${MAX_CONFIG_DEPTH} deep at '${file}'`);
+      const draft: Config = { ...c };
+      for (const line of readConfigFile(file)) {
+        try {
+          applyOption(draft, line, { ...ctx, depth: ctx.depth + 1 });
+        } catch (e) {
+          if (e instanceof OptionError) throw new OptionError(`config file '${file}', '${line}': ${e.message}`);
+          throw e;
+        }
+      }
+      Object.assign(c, draft);
+    },
   },
-  { names: ['allow_other'], value: '', doc: 'let every user use the mount (default when root)', apply: (c, v, n) => (c.allowOther = flag(n, v)) },
-  { names: ['fsname'], value: 'NAME', doc: 'the name shown as the mount source', apply: (c, v) => (c.fsname = v ?? '') },
-  { names: ['debug'], value: '', doc: 'trace every request and reply (same as -d)', apply: (c, v, n) => (c.debug = flag(n, v)) },
-  { names: ['ro'], value: '', doc: 'mount read-only', apply: (c, v, n) => (c.readOnly = flag(n, v)) },
-  { names: ['rw'], value: '', doc: 'mount read-write (the default)', apply: (c, v, n) => (c.readOnly = !flag(n, v)) },
-  { names: ['suid'], value: '', doc: 'honour setuid bits (default nosuid)', apply: (c, v, n) => (c.nosuid = !flag(n, v)) },
-  { names: ['nosuid'], value: '', doc: 'ignore setuid bits (default)', apply: (c, v, n) => (c.nosuid = flag(n, v)) },
-  { names: ['dev'], value: '', doc: 'allow device files to be opened (default nodev)', apply: (c, v, n) => (c.nodev = !flag(n, v)) },
-  { names: ['nodev'], value: '', doc: 'refuse to open device files (default)', apply: (c, v, n) => (c.nodev = flag(n, v)) },
-  { names: ['exec'], value: '', doc: 'allow execution (default)', apply: (c, v, n) => (c.noexec = !flag(n, v)) },
-  { names: ['noexec'], value: '', doc: 'refuse execution', apply: (c, v, n) => (c.noexec = flag(n, v)) },
-  { names: ['noatime'], value: '', doc: 'do not update access times', apply: (c, v, n) => (c.noatime = flag(n, v)) },
-  { names: ['atime', 'relatime'], value: '', doc: 'update access times (default)', apply: (c, v, n) => (c.noatime = !flag(n, v)) },
-  { names: ['default_permissions'], value: '', doc: 'always on: the kernel checks permissions', apply: (_c, v, n) => void noValue(n, v) },
-  { names: ['defaults'], value: '', doc: 'fstab placeholder, ignored', apply: (_c, v, n) => void noValue(n, v) },
+  {
+    names: ['minfreespace'],
+    value: 'SIZE',
+    doc: 'space a branch must keep free to be chosen by create policies (K, M, G, T suffixes), unless the branch gives its own',
+    kind: 'option',
+    runtime: true,
+    example: '10G',
+    apply: (c, v, n) => (c.minFreeSpace = size(n, v)),
+    format: (c) => formatSize(c.minFreeSpace),
+  },
+  secondsOption(['branches-mount-timeout'], 'branchesMountTimeout', 'wait up to this long at mount for the branches to be mounted filesystems (0: do not wait)', false),
+  flagOption(['branches-mount-timeout-fail'], 'branchesMountTimeoutFail', 'fail the mount if branches-mount-timeout expires (else mount what is there)', false),
+  ...policyOptions,
+  {
+    names: ['moveonenospc'],
+    value: 'BOOL|POLICY',
+    doc: 'when a write fails with ENOSPC or EDQUOT, move the file to the branch this create policy picks and retry (true means pfrd)',
+    kind: 'option',
+    runtime: true,
+    example: 'mfs',
+    apply: (c, v, n) => (c.moveonenospc = moveonenospc(n, v)),
+    format: (c) => (c.moveonenospc === false ? 'false' : c.moveonenospc),
+  },
+  flagOption(['ignorepponrename'], 'ignorepponrename', 'rename and link ignore path preservation, as with a non-ep create policy', true),
+  choiceOption(['inodecalc'], 'inodecalc', INODECALC_MODES, 'how st_ino is computed', true),
+  choiceOption(['statfs'], 'statfs', STATFS_MODES, 'statfs sums every branch (base) or only the branches holding the path (full)', true),
+  choiceOption(['statfs-ignore'], 'statfsIgnore', STATFS_IGNORE, 'leave the free space of RO branches (ro) or RO and NC branches (nc) out of statfs', true),
+  secondsOption(['cache.statfs'], 'cacheStatfs', 'how long branch free-space figures are reused by policies', true),
+  choiceOption(['link-exdev'], 'linkExdev', LINK_EXDEV, 'what link does when the policy would need another branch (EXDEV)', true),
+  choiceOption(['rename-exdev'], 'renameExdev', RENAME_EXDEV, 'what rename does when the policy would need another branch (EXDEV)', true),
+  choiceOption(['xattr'], 'xattr', XATTR_MODES, 'extended attributes: pass through, answer ENOATTR (noattr), or ENOSYS (nosys; also turns runtime control off)', true),
+  flagOption(['security-capability'], 'securityCapability', 'pass security.capability through (false: answer ENOATTR without asking the branches)', true),
+  // Caching and I/O.
+  secondsOption(['cache.entry', 'entry_timeout'], 'cacheEntry', 'how long the kernel caches names', true),
+  secondsOption(['cache.attr', 'attr_timeout'], 'cacheAttr', 'how long the kernel caches attributes', true),
+  secondsOption(['cache.negative-entry', 'negative_timeout'], 'cacheNegativeEntry', 'how long the kernel caches missing names', true),
+  choiceOption(['cache.files'], 'cacheFiles', CACHE_FILES, 'page caching of file contents', true),
+  flagOption(['cache.writeback'], 'cacheWriteback', 'kernel writeback caching', false),
+  flagOption(['cache.symlinks'], 'cacheSymlinks', 'let the kernel cache symlink targets', false),
+  flagOption(['cache.readdir'], 'cacheReaddir', 'let the kernel cache directory listings', true),
+  flagOption(['dropcacheonclose'], 'dropcacheonclose', 'drop a file\'s cached pages (posix_fadvise DONTNEED) when it is closed', true),
+  choiceOption(['passthrough.io', 'passthrough'], 'passthroughIo', ['off', 'ro', 'wo', 'rw'], 'which opens use FUSE passthrough (kernel >= 6.9, root only)', false),
+  choiceOption(
+    ['syscalls'],
+    'syscalls',
+    ['inline', 'pool'],
+    'where branch metadata syscalls run: inline on the event loop (fastest on local disks), or on the thread pool (a slow or remote branch cannot stall other requests)',
+    false,
+  ),
+  // The mount.
+  flagOption(['allow_other'], 'allowOther', 'let every user use the mount (default when root)', false, ''),
+  {
+    names: ['fsname'],
+    value: 'NAME',
+    doc: 'the name shown as the mount source; default the branch paths minus their common prefix',
+    kind: 'option',
+    runtime: false,
+    apply: (c, v) => (c.fsname = v ?? ''),
+    format: (c) => c.fsname ?? '',
+  },
+  flagOption(['debug'], 'debug', 'trace every request and reply (same as -d)', true, ''),
+  flagOption(['ro'], 'readOnly', 'mount read-only', false, ''),
+  inverseFlag(['rw'], 'readOnly', 'mount read-write (the default)'),
+  inverseFlag(['suid'], 'nosuid', 'honour setuid bits (default nosuid)'),
+  flagOption(['nosuid'], 'nosuid', 'ignore setuid bits (default)', false, ''),
+  inverseFlag(['dev'], 'nodev', 'allow device files to be opened (default nodev)'),
+  flagOption(['nodev'], 'nodev', 'refuse to open device files (default)', false, ''),
+  inverseFlag(['exec'], 'noexec', 'allow execution (default)'),
+  flagOption(['noexec'], 'noexec', 'refuse execution', false, ''),
+  flagOption(['noatime'], 'noatime', 'do not update access times', false, ''),
+  inverseFlag(['atime', 'relatime'], 'noatime', 'update access times (default)'),
+  { names: ['default_permissions'], value: '', doc: 'always on: the kernel checks permissions', kind: 'meta', runtime: false, apply: (_c, v, n) => void noValue(n, v) },
+  { names: ['defaults'], value: '', doc: 'fstab placeholder, ignored', kind: 'meta', runtime: false, apply: (_c, v, n) => void noValue(n, v) },
+  // Read-only information for runtime control.
+  info('version', 'the braidfs version (read-only)', braidfsVersion),
+  info('pid', 'the daemon\'s process id (read-only)', () => String(process.pid)),
+  // mergerfs, libfuse and fstab options braidfs accepts and ignores.
+  ...compatOptions,
 ];
 
 const byName = new Map<string, OptionSpec>();
-for (const spec of optionTable) for (const n of spec.names) byName.set(n, spec);
+const byPrefix: Array<[string, OptionSpec]> = [];
+for (const spec of optionTable) {
+  for (const n of spec.names) {
+    if (n.endsWith('*')) byPrefix.push([normalizeName(n.slice(0, -1)), spec]);
+    else byName.set(normalizeName(n), spec);
+  }
+}
+
+/** The table entry for a name as the user wrote it (`_` and `-` alike), or undefined. */
+export function findOption(name: string): OptionSpec | undefined {
+  const norm = normalizeName(name);
+  return byName.get(norm) ?? byPrefix.find(([p]) => norm.startsWith(p))?.[1];
+}
 
 /** Splits an -o string on commas, honouring `\,` escapes. */
 export function splitOptions(s: string): string[] {
@@ -126,20 +463,112 @@ export function splitOptions(s: string): string[] {
   return out.filter((o) => o.length > 0);
 }
 
-export function applyOption(c: Config, opt: string): void {
-  const eq = opt.indexOf('=');
-  const name = eq < 0 ? opt : opt.slice(0, eq);
-  const value = eq < 0 ? undefined : opt.slice(eq + 1);
-  const spec = byName.get(name);
-  if (!spec) throw new OptionError(`unknown option '${name}' (see braidfs --help)`);
-  spec.apply(c, value, name);
+/**
+ * Sets option `name` to `value` (undefined: given without `=`). Throws
+ * UnknownOptionError, ReadOnlyOptionError (live, for a mount-only option)
+ * or OptionError; on error `c` is unchanged.
+ */
+export function applyNamed(c: Config, name: string, value: string | undefined, ctx: ApplyContext = AT_MOUNT): void {
+  const spec = name === '' ? undefined : findOption(name);
+  if (!spec) throw new UnknownOptionError(`unknown option '${name}' (see braidfs --help)`);
+  if (ctx.live && !spec.runtime) throw new ReadOnlyOptionError(`option ${name} can only be set at mount time`);
+  spec.apply(c, value, name, ctx);
+  if (spec.kind === 'ignored') c.ignored = withIgnored(c.ignored, spec.names[0] ?? name);
 }
 
+/** Applies one `key[=value]` item of an -o list or a config file; key and value are trimmed, as mergerfs does. */
+export function applyOption(c: Config, opt: string, ctx: ApplyContext = AT_MOUNT): void {
+  const eq = opt.indexOf('=');
+  const name = (eq < 0 ? opt : opt.slice(0, eq)).trim();
+  const value = eq < 0 ? undefined : opt.slice(eq + 1).trim();
+  applyNamed(c, name, value, ctx);
+}
+
+/** The options runtime control shows (canonical names; `user.braidfs.<name>`), in table order. */
+export function listedOptions(): string[] {
+  return optionTable.filter((s) => s.format !== undefined).map((s) => s.names[0] ?? '');
+}
+
+// --- documentation ------------------------------------------------------------------
+
+function synopsis(s: OptionSpec): string {
+  const main = s.names[0] ?? '';
+  const aliases = s.names.length > 1 ? ` (also: ${s.names.slice(1).join(', ')})` : '';
+  return `-o ${main}${s.value ? `=${s.value}` : ''}${aliases}`;
+}
+
+/** The doc plus what the table knows about the default and when it can change. */
+function details(s: OptionSpec): string {
+  const notes: string[] = [];
+  const dflt = s.kind === 'option' && s.value !== '' && s.format ? s.format(defaults) : '';
+  if (dflt !== '' && !/default/.test(s.doc)) notes.push(`default ${dflt}`);
+  if (s.kind === 'option' && s.runtime) notes.push('settable at run time');
+  return notes.length ? `${s.doc} [${notes.join('; ')}]` : s.doc;
+}
+
+/** Entries in table order, consecutive ones with the same doc and kind merged. */
+function groups(specs: readonly OptionSpec[]): OptionSpec[][] {
+  const out: OptionSpec[][] = [];
+  for (const s of specs) {
+    const last = out[out.length - 1];
+    const head = last?.[0];
+    if (last && head && head.doc === s.doc && head.kind === s.kind) last.push(s);
+    else out.push([s]);
+  }
+  return out;
+}
+
+function wrap(items: readonly string[], indent: string, width = 100): string {
+  const lines: string[] = [];
+  let cur = '';
+  for (const it of items) {
+    if (cur !== '' && indent.length + cur.length + 2 + it.length > width) {
+      lines.push(`${indent}${cur},`);
+      cur = it;
+    } else cur = cur === '' ? it : `${cur}, ${it}`;
+  }
+  if (cur !== '') lines.push(`${indent}${cur}`);
+  return lines.join('\n');
+}
+
+function wrapWords(s: string, indent: string, width = 100): string {
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of s.split(' ')) {
+    if (cur !== '' && indent.length + cur.length + 1 + w.length > width) {
+      lines.push(indent + cur);
+      cur = w;
+    } else cur = cur === '' ? w : `${cur} ${w}`;
+  }
+  lines.push(indent + cur);
+  return lines.join('\n');
+}
+
+const SECTIONS: ReadonlyArray<[string, (s: OptionSpec) => boolean]> = [
+  ['', (s) => s.kind === 'option'],
+  ['read-only, for runtime control (getxattr user.braidfs.NAME on MOUNTPOINT/.braidfs):', (s) => s.kind === 'info'],
+  ['accepted for compatibility with mergerfs, libfuse and fstab:', (s) => s.kind === 'ignored' || s.kind === 'meta'],
+];
+
 export function helpText(): string {
-  return optionTable
-    .map((s) => {
-      const aliases = s.names.length > 1 ? ` (also: ${s.names.slice(1).join(', ')})` : '';
-      return `    -o ${s.names[0]}${s.value ? `=${s.value}` : ''}${aliases}\n        ${s.doc}`;
-    })
-    .join('\n');
+  return SECTIONS.map(([title, pick]) => {
+    const body = groups(optionTable.filter(pick))
+      .map((g) => `${wrap(g.map(synopsis), '    ')}\n${wrapWords(details(g[0]!), '        ')}`)
+      .join('\n');
+    return title ? `\n${title}\n${body}` : body;
+  }).join('\n');
+}
+
+function roffEscape(s: string): string {
+  return s.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^\./gm, '\\&.');
+}
+
+/** The OPTIONS section of the man page (roff), from the same table as --help. */
+export function manOptions(): string {
+  return SECTIONS.map(([title, pick]) => {
+    const body = groups(optionTable.filter(pick))
+      .map((g) => `.TP\n${g.map((s) => `.B ${roffEscape(synopsis(s).slice(3))}`).join('\n.br\n')}\n${roffEscape(details(g[0]!))}`)
+      .join('\n');
+    return title ? `.SS ${roffEscape(title.replace(/:$/, ''))}\n${body}` : body;
+  }).join('\n');
 }

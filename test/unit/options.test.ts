@@ -2,8 +2,10 @@
 // line parser (src/cli/args.ts). Both are pure.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { applyOption, defaults, helpText, OptionError, optionTable, splitOptions, type Config } from '../../src/config/options.js';
+import path from 'node:path';
+import { applyOption, defaultFsname, defaults, helpText, OptionError, optionTable, splitOptions, type Config, type OptionSpec } from '../../src/config/options.js';
 import { parseArgs, type Command } from '../../src/cli/args.js';
+import { CtlUsageError, parseCtlArgs, runCtl, type CtlDeps, type XattrIo } from '../../src/cli/ctl.js';
 
 const fresh = (): Config => ({ ...defaults });
 
@@ -17,6 +19,27 @@ function with1(opt: string): Config {
 function rejects(t: ExecutionContext, fn: () => unknown, ...mentions: string[]): void {
   const e = t.throws(fn, { instanceOf: OptionError });
   for (const m of mentions) t.true(e?.message.includes(m), `'${e?.message}' should mention '${m}'`);
+}
+
+/** A valid value for an option of the table (undefined: give it without one); `alt` picks another where there is a choice. */
+function sample(s: OptionSpec, alt = false): string | undefined {
+  if (s.value === '') return undefined;
+  if (s.example !== undefined) return s.example;
+  if (s.value === 'SECONDS') return alt ? '7' : '1';
+  if (s.value.includes('|')) return s.value.split('|')[alt ? 1 : 0];
+  return 'x';
+}
+
+/** The config parseArgs builds for `BRANCHES MOUNTPOINT` with nothing else given. */
+function mounted(branches: string[], mountpoint: string, extra: Partial<Config> = {}): Config {
+  const paths = branches.map((b) => path.resolve(b));
+  return {
+    ...defaults,
+    branches: paths.map((p) => ({ path: p, mode: 'RW' as const, minFreeSpace: undefined, fromGlob: undefined })),
+    mountpoint: path.resolve(mountpoint),
+    fsname: defaultFsname(paths),
+    ...extra,
+  };
 }
 
 function mount(t: ExecutionContext, cmd: Command): Extract<Command, { kind: 'mount' }> {
@@ -53,6 +76,29 @@ test('splitOptions drops empty items', (t) => {
 
 test('the defaults', (t) => {
   t.deepEqual(defaults, {
+    branches: [],
+    mountpoint: undefined,
+    minFreeSpace: 4 * 1024 ** 3,
+    branchesMountTimeout: 0,
+    branchesMountTimeoutFail: false,
+    funcOverrides: [],
+    moveonenospc: 'pfrd',
+    ignorepponrename: false,
+    inodecalc: 'hybrid-hash',
+    statfs: 'base',
+    statfsIgnore: 'none',
+    cacheStatfs: 0,
+    linkExdev: 'passthrough',
+    renameExdev: 'passthrough',
+    xattr: 'passthrough',
+    securityCapability: true,
+    cacheFiles: 'off',
+    cacheWriteback: false,
+    cacheSymlinks: false,
+    cacheReaddir: false,
+    dropcacheonclose: false,
+    syscalls: 'inline',
+    ignored: [],
     passthroughIo: 'rw',
     cacheEntry: 1,
     cacheAttr: 1,
@@ -107,7 +153,7 @@ test('the cache timeouts reject what is not a number of seconds >= 0', (t) => {
   }
 });
 
-test('allow_other and debug take an optional true|false', (t) => {
+test('allow_other and debug take an optional true|false, in every spelling mergerfs reads', (t) => {
   for (const [name, field] of [
     ['allow_other', 'allowOther'],
     ['debug', 'debug'],
@@ -118,13 +164,20 @@ test('allow_other and debug take an optional true|false', (t) => {
       ['=1', true],
       ['=false', false],
       ['=0', false],
+      ['=yes', true],
+      ['=on', true],
+      ['=t', true],
+      ['=no', false],
+      ['=off', false],
+      ['=f', false],
     ] as const) {
       const c = fresh();
       c[field] = !want;
       applyOption(c, `${name}${v}`);
       t.is(c[field], want, `${name}${v}`);
     }
-    rejects(t, () => with1(`${name}=yes`), name, 'true|false');
+    rejects(t, () => with1(`${name}=maybe`), name, 'true|false');
+    rejects(t, () => with1(`${name}=TRUE`), name, 'true|false');
     rejects(t, () => with1(`${name}=`), name, 'true|false');
   }
 });
@@ -166,16 +219,12 @@ test('default_permissions and defaults are accepted and change nothing', (t) => 
 
 test('every name and alias in the table is accepted by applyOption', (t) => {
   // A value each kind of option takes; value-less options take none.
-  const sample = (value: string): string | undefined => {
-    if (value === '') return undefined;
-    if (value === 'SECONDS') return '1';
-    if (value.includes('|')) return value.split('|')[0];
-    return 'x';
-  };
+  // Read-only information (version, pid) is refused by design.
   let n = 0;
   for (const s of optionTable) {
+    if (s.kind === 'info') continue;
     for (const name of s.names) {
-      const v = sample(s.value);
+      const v = sample(s);
       t.notThrows(() => with1(v === undefined ? name : `${name}=${v}`), name);
       n++;
     }
@@ -191,7 +240,9 @@ test('every option changes the config as its first name does', (t) => {
       t.fail('an option without a name');
       continue;
     }
-    const v = s.value === '' ? '' : s.value === 'SECONDS' ? '=7' : s.value.includes('|') ? `=${s.value.split('|')[1] ?? ''}` : '=x';
+    if (s.kind === 'info') continue;
+    const sv = sample(s, true);
+    const v = sv === undefined ? '' : `=${sv}`;
     const want = with1(`${main}${v}`);
     for (const a of aliases) t.deepEqual(with1(`${a}${v}`), want, `${a} vs ${main}`);
   }
@@ -244,10 +295,11 @@ test('applyOption does not touch the shared defaults', (t) => {
 
 test('helpText() shows every option (main name) with its value and doc', (t) => {
   const help = helpText();
+  const flat = help.replace(/\s+/g, ' '); // docs are word-wrapped
   for (const s of optionTable) {
     const main = s.names[0] ?? '';
     t.true(help.includes(`-o ${main}${s.value ? `=${s.value}` : ''}`), `help lacks -o ${main}`);
-    t.true(help.includes(s.doc), `help lacks the doc of ${main}`);
+    t.true(flat.includes(s.doc), `help lacks the doc of ${main}`);
   }
 });
 
@@ -269,7 +321,7 @@ test('parseArgs: SOURCE MOUNTPOINT with the defaults', (t) => {
   t.is(m.source, '/src');
   t.is(m.mountpoint, '/mnt');
   t.false(m.foreground);
-  t.deepEqual(m.config, defaults);
+  t.deepEqual(m.config, mounted(['/src'], '/mnt'));
   t.not(m.config, defaults, 'a copy, not the shared object');
 });
 
@@ -328,7 +380,7 @@ test('parseArgs: several -o are applied left to right, the later wins', (t) => {
 });
 
 test('parseArgs: an empty -o is fine', (t) => {
-  t.deepEqual(mount(t, parseArgs(['-o', '', 'a', 'b'])).config, defaults);
+  t.deepEqual(mount(t, parseArgs(['-o', '', 'a', 'b'])).config, mounted(['a'], 'b'));
 });
 
 test('parseArgs: -- ends the flags', (t) => {
@@ -343,12 +395,12 @@ test('parseArgs: -- ends the flags', (t) => {
   t.false(m2.foreground);
 });
 
-test('parseArgs: the wrong number of positionals is an OptionError', (t) => {
+test('parseArgs: too few positionals is an OptionError', (t) => {
+  // Three or more are fine since mergerfs's BRANCH1 BRANCH2 … MOUNTPOINT shape (mergerfs-compat tests).
   rejects(t, () => parseArgs([]), '0');
   rejects(t, () => parseArgs(['a']), '1');
-  rejects(t, () => parseArgs(['a', 'b', 'c']), '3');
   rejects(t, () => parseArgs(['-f', 'a']));
-  rejects(t, () => parseArgs(['a', '--', 'b', 'c']));
+  rejects(t, () => parseArgs(['-o', 'ro', '--', 'b']), '1');
 });
 
 test('parseArgs: bad flags and bad options are OptionErrors', (t) => {
@@ -382,4 +434,137 @@ test('parseArgs does not change the shared defaults', (t) => {
   const before = { ...defaults };
   parseArgs(['-d', '-o', 'ro,fsname=z,cache.entry=9,passthrough=off', 'a', 'b']);
   t.deepEqual(defaults, before);
+});
+
+// --- braidfs ctl (argument handling and output; the xattr calls are faked) ----------
+
+test('parseCtlArgs: the four commands', (t) => {
+  t.deepEqual(parseCtlArgs(['/mnt', 'list']), { kind: 'list', mountpoint: '/mnt' });
+  t.deepEqual(parseCtlArgs(['/mnt', 'get', 'cache.files']), { kind: 'get', mountpoint: '/mnt', name: 'cache.files' });
+  t.deepEqual(parseCtlArgs(['/mnt', 'get', 'user.braidfs.cache.files']), { kind: 'get', mountpoint: '/mnt', name: 'cache.files' }, 'the xattr prefix is optional');
+  t.deepEqual(parseCtlArgs(['/mnt', 'set', 'func.getattr', 'newest']), { kind: 'set', mountpoint: '/mnt', name: 'func.getattr', value: 'newest' });
+  t.deepEqual(parseCtlArgs(['/mnt', 'set', 'fsname', '']), { kind: 'set', mountpoint: '/mnt', name: 'fsname', value: '' }, 'an empty value is a value');
+  t.deepEqual(parseCtlArgs(['/mnt', 'where', 'a/b']), { kind: 'where', mountpoint: '/mnt', path: 'a/b' });
+  t.deepEqual(parseCtlArgs(['-h']), { kind: 'help' });
+  t.deepEqual(parseCtlArgs(['/mnt', '--help']), { kind: 'help' });
+});
+
+test('parseCtlArgs: malformed command lines are CtlUsageErrors with one clear line', (t) => {
+  for (const [argv, mention] of [
+    [[], 'MOUNTPOINT'],
+    [['/mnt'], 'COMMAND'],
+    [['/mnt', 'frob'], 'frob'],
+    [['/mnt', 'list', 'x'], 'no arguments'],
+    [['/mnt', 'get'], 'NAME'],
+    [['/mnt', 'get', 'a', 'b'], 'NAME'],
+    [['/mnt', 'set', 'a'], 'NAME VALUE'],
+    [['/mnt', 'where'], 'PATH'],
+    [['/mnt', 'where', ''], 'PATH'],
+    [['/mnt', 'get', 'user.braidfs.'], 'not an option name'],
+    [['', 'list'], 'MOUNTPOINT'],
+  ] as const) {
+    const e = t.throws(() => parseCtlArgs(argv), { instanceOf: CtlUsageError });
+    t.true(e?.message.includes(mention), `${argv.join(' ')}: '${e?.message}' should mention '${mention}'`);
+    t.false(e?.message.includes('\n'));
+  }
+});
+
+interface FakeMount {
+  attrs: Map<string, Map<string, string>>;
+  sets: Array<[string, string, string]>;
+}
+
+function fakeCtl(m: FakeMount, fail?: string): { deps: Partial<CtlDeps>; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const error = (code: string): Error => Object.assign(new Error(code), { code });
+  const xattr: XattrIo = {
+    get: async (p, n) => {
+      if (fail) throw error(fail);
+      const v = m.attrs.get(p)?.get(n);
+      if (v === undefined) throw error(m.attrs.has(p) ? 'ENODATA' : 'ENOENT');
+      return Buffer.from(v);
+    },
+    set: async (p, n, v) => {
+      if (fail) throw error(fail);
+      m.sets.push([p, n, v.toString()]);
+    },
+    list: async (p) => {
+      if (fail) throw error(fail);
+      const attrs = m.attrs.get(p);
+      if (!attrs) throw error('ENOENT');
+      return [...attrs.keys()];
+    },
+  };
+  return { deps: { xattr, out: (s) => out.push(s), err: (s) => err.push(s), cwd: () => '/home/u' }, out, err };
+}
+
+const control = new Map([
+  ['user.braidfs.branches', '/d1=RW:/d2=RW'],
+  ['user.braidfs.cache.files', 'off'],
+  ['security.selinux', 'x'],
+]);
+
+test('runCtl list / get / set talk to MOUNTPOINT/.braidfs', async (t) => {
+  const m: FakeMount = { attrs: new Map([['/mnt/pool/.braidfs', control]]), sets: [] };
+  let f = fakeCtl(m);
+  t.is(await runCtl(['/mnt/pool', 'list'], f.deps), 0);
+  t.is(f.out.join(''), 'branches=/d1=RW:/d2=RW\ncache.files=off\n', 'only user.braidfs.* names, prefix stripped');
+  f = fakeCtl(m);
+  t.is(await runCtl(['/mnt/pool', 'get', 'cache.files'], f.deps), 0);
+  t.is(f.out.join(''), 'off\n');
+  f = fakeCtl(m);
+  t.is(await runCtl(['pool', 'set', 'cache.files', 'full'], { ...f.deps, cwd: () => '/mnt' }), 0, 'a relative MOUNTPOINT is taken from the cwd');
+  t.deepEqual(m.sets, [['/mnt/pool/.braidfs', 'user.braidfs.cache.files', 'full']]);
+  t.deepEqual(f.out, []);
+});
+
+test('runCtl where prints the four per-path keys, allpaths one per line', async (t) => {
+  const keys = (base: string): Map<string, string> =>
+    new Map([
+      ['user.braidfs.basepath', base],
+      ['user.braidfs.relpath', '/a/b'],
+      ['user.braidfs.fullpath', `${base}/a/b`],
+      ['user.braidfs.allpaths', `/d1/a/b\0/d2/a/b\0`],
+    ]);
+  const m: FakeMount = { attrs: new Map([['/mnt/pool/a/b', keys('/d1')]]), sets: [] };
+  for (const p of ['a/b', '/mnt/pool/a/b']) {
+    const f = fakeCtl(m);
+    t.is(await runCtl(['/mnt/pool', 'where', p], f.deps), 0, p);
+    t.is(f.out.join(''), 'basepath: /d1\nrelpath: /a/b\nfullpath: /d1/a/b\nallpaths: /d1/a/b\nallpaths: /d2/a/b\n', p);
+  }
+});
+
+test('runCtl: exit 2 and one line for bad usage, 0 and the usage for --help', async (t) => {
+  const m: FakeMount = { attrs: new Map(), sets: [] };
+  let f = fakeCtl(m);
+  t.is(await runCtl(['/mnt', 'frob'], f.deps), 2);
+  t.is(f.err.length, 1);
+  t.regex(f.err[0] ?? '', /^braidfs ctl: unknown command 'frob'.*\n$/);
+  t.false((f.err[0] ?? '').slice(0, -1).includes('\n'), 'one line');
+  f = fakeCtl(m);
+  t.is(await runCtl(['--help'], f.deps), 0);
+  t.true(f.out.join('').includes('usage: braidfs ctl MOUNTPOINT'));
+});
+
+test('runCtl: exit 1 and one line naming the problem when the mount says no', async (t) => {
+  const m: FakeMount = { attrs: new Map([['/mnt/pool/.braidfs', control], ['/mnt/bare/.braidfs', new Map([['user.other', 'x']])]]), sets: [] };
+  const cases: Array<[string[], string | undefined, RegExp]> = [
+    [['/mnt/pool', 'get', 'nosuch'], undefined, /unknown option 'nosuch'/],
+    [['/mnt/other', 'list'], undefined, /'\/mnt\/other' is not a braidfs mount/],
+    [['/mnt/pool', 'set', 'fsname', 'x'], 'EROFS', /'fsname' can only be set at mount time/],
+    [['/mnt/pool', 'set', 'inodecalc', 'md5'], 'EINVAL', /invalid value 'md5' for option 'inodecalc'/],
+    [['/mnt/pool', 'set', 'debug', 'true'], 'EACCES', /permission denied/],
+    [['/mnt/pool', 'get', 'debug'], 'EOPNOTSUPP', /not a braidfs mount/],
+    [['/mnt/pool', 'where', 'x'], 'ENODATA', /'x' is not in a braidfs mount/],
+    [['/mnt/pool', 'where', 'x'], undefined, /'x': no such file/],
+    [['/mnt/bare', 'list'], undefined, /'\/mnt\/bare' is not a braidfs mount/],
+  ];
+  for (const [argv, fail, want] of cases) {
+    const f = fakeCtl(m, fail);
+    t.is(await runCtl(argv, f.deps), 1, argv.join(' '));
+    t.is(f.err.length, 1);
+    t.regex(f.err[0] ?? '', want, argv.join(' '));
+    t.regex(f.err[0] ?? '', /^braidfs ctl: [^\n]*\n$/);
+  }
 });
