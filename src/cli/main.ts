@@ -11,7 +11,8 @@ import { OptionError, helpText } from '../config/options.js';
 import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION } from '../fuse/abi.js';
 import { createLogger } from '../sys/log.js';
 import { parseArgs } from './args.js';
-import { serve, UsageError } from './serve.js';
+import { serve } from './serve.js';
+import { runCtl } from './ctl.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -20,9 +21,13 @@ function version(): string {
   return pkg.version;
 }
 
-const USAGE = `usage: braidfs [-f] [-d] [-o OPTIONS] SOURCE MOUNTPOINT
+const USAGE = `usage: braidfs [-f] [-d] [-o OPTIONS] BRANCHES MOUNTPOINT
+       braidfs [-o OPTIONS] BRANCH1 BRANCH2 ... MOUNTPOINT
+       braidfs ctl MOUNTPOINT list|get NAME|set NAME VALUE|where PATH
 
-Mounts SOURCE (a directory) at MOUNTPOINT through FUSE.
+Pools the BRANCHES (PATH[=RW|RO|NC[,MINFREESPACE]] items separated by ':',
+globs allowed) into one tree at MOUNTPOINT through FUSE. One directory is a
+pool of one. Options take mergerfs's names and meanings.
 
   -f            stay in the foreground
   -d            trace every request and reply (implies -f)
@@ -108,18 +113,20 @@ function main(argv: readonly string[]): void {
   process.stderr.on('error', () => undefined);
   process.on('uncaughtException', (e) => log.error(`uncaught: ${e.stack ?? e.message}`));
   process.on('unhandledRejection', (e) => log.error(`unhandled rejection: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-  try {
-    const served = serve(cmd.source, cmd.mountpoint, cmd.config, log, () => {
-      if (readyFd !== undefined) {
-        writeSync(readyFd, 'ok\n');
-        closeSync(readyFd);
-      }
-    });
-    void served.done.then((code) => process.exit(code));
-  } catch (e) {
-    if (e instanceof UsageError) fail(e.message, readyFd);
-    fail(e instanceof Error ? e.message : String(e), readyFd);
-  }
+  serve(cmd.config, log, () => {
+    if (readyFd !== undefined) {
+      writeSync(readyFd, 'ok\n');
+      closeSync(readyFd);
+    }
+  }).then(
+    (served) => served.done.then((code) => process.exit(code)),
+    (e: unknown) => fail(e instanceof Error ? e.message : String(e), readyFd),
+  );
 }
 
-main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (argv[0] === 'ctl') {
+  void runCtl(argv.slice(1)).then((code) => process.exit(code));
+} else {
+  main(argv);
+}

@@ -11,11 +11,11 @@ import type { OpContext } from '../ops/context.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
 import { setSyscallMode } from '../sys/fs.js';
-import { FunctionPolicies } from '../../policies/index.js';
-import { BranchSet, type BranchInput } from '../union/branches.js';
-import { DEFAULT_INODECALC } from '../union/inodecalc.js';
+import { BranchSet } from '../union/branches.js';
+import { ConfigStore } from '../config/store.js';
+import { functionPolicies } from '../config/options.js';
+import { waitForBranches } from './branch-wait.js';
 import { Pool } from '../union/pool.js';
-import { parseBranches, type BranchSpec } from '../union/branch-spec.js';
 import { HandleTable } from '../union/handles.js';
 import { InodeTable } from '../union/inodes.js';
 import { LockTable } from '../union/locks.js';
@@ -53,11 +53,34 @@ async function invalidateAll(session: Session, ctx: OpContext, log: Logger): Pro
   log.info(`SIGUSR1: invalidated ${entries} cached names and ${inodes} cached inodes`);
 }
 
-/** The pool the ops serve: branches opened, each function's policy, and the pool options. */
-function buildPool(branches: readonly BranchInput[], _config: Config): Pool {
-  const funcs = new FunctionPolicies();
-  const set = BranchSet.open(branches, 4 * 2 ** 30);
-  return new Pool(set, (f) => funcs.get(f), { inodecalc: DEFAULT_INODECALC, statfsTtlMs: 0, statfs: 'base', statfsIgnore: 'none', ignorePathPreservingOnRename: false, moveOnEnospc: 'pfrd', linkExdev: 'passthrough', renameExdev: 'passthrough', mountpoint: '' });
+/** The pool the ops serve, from one config snapshot: branches (reused when unchanged), policies, options. */
+function buildPool(config: Readonly<Config>, branches: BranchSet): Pool {
+  const funcs = functionPolicies(config);
+  return new Pool(branches, (f) => funcs.get(f), {
+    inodecalc: config.inodecalc,
+    statfsTtlMs: config.cacheStatfs * 1000,
+    statfs: config.statfs,
+    statfsIgnore: config.statfsIgnore,
+    ignorePathPreservingOnRename: config.ignorepponrename,
+    moveOnEnospc: config.moveonenospc,
+    linkExdev: config.linkExdev,
+    renameExdev: config.renameExdev,
+    mountpoint: config.mountpoint ?? '',
+  });
+}
+
+function openBranches(config: Readonly<Config>, mountpoint: string, log: Logger): BranchSet {
+  const branches = config.branches.map((b) => {
+    if (b.unmatchedGlob) log.warn(`branch pattern '${b.fromGlob ?? b.path}' matched no directory`);
+    const path = checkDir('branch', b.path);
+    checkNesting(path, mountpoint);
+    return { ...b, path };
+  });
+  try {
+    return BranchSet.open(branches, config.minFreeSpace);
+  } catch (e) {
+    throw new UsageError(`cannot open a branch: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 export interface Served {
@@ -69,28 +92,25 @@ export interface Served {
  * Mounts and serves. `onReady` fires once the kernel's INIT is answered,
  * i.e. when the mount is usable.
  */
-export function serve(sourceArg: string, mountpointArg: string, config: Config, log: Logger, onReady: () => void): Served {
-  const mountpoint = checkDir('mountpoint', resolve(mountpointArg));
-  let specs: BranchSpec[];
-  try {
-    specs = parseBranches(sourceArg);
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
+export async function serve(initial: Config, log: Logger, onReady: () => void): Promise<Served> {
+  const mountpoint = checkDir('mountpoint', resolve(initial.mountpoint ?? '.'));
+  const store = new ConfigStore({ ...initial, mountpoint });
+  const config = store.current;
+  for (const name of config.ignored) log.info(`accepted and ignored: ${name}`);
+  if (config.branchesMountTimeout > 0) {
+    const missing = await waitForBranches(config.branches.map((b) => b.path), mountpoint, config.branchesMountTimeout, log);
+    if (missing.length && config.branchesMountTimeoutFail) throw new UsageError(`branches not mounted after ${config.branchesMountTimeout}s: ${missing.join(', ')}`);
+    if (missing.length) log.warn(`mounting anyway without waiting longer for: ${missing.join(', ')}`);
   }
-  const branches = specs.map((b) => {
-    const path = checkDir('branch', b.path);
-    checkNesting(path, mountpoint);
-    if (b.unmatchedGlob) log.warn(`branch pattern '${b.fromGlob ?? b.path}' matched no directory`);
-    return { ...b, path };
-  });
-  const source = branches.map((b) => b.path).join(':');
+  let branches = openBranches(config, mountpoint, log);
+  const source = branches.branches.map((b) => b.root).join(':');
   // Files are created with exactly the mode the kernel sends (it has
   // applied the caller's umask already).
   process.umask(0);
   setSyscallMode(config.syscalls === 'inline' ? 'sync' : 'async');
   if (config.debug) enableTrace(log);
 
-  const pool = buildPool(branches, config);
+  const pool = buildPool(config, branches);
   const flags = (config.readOnly ? MS_RDONLY : 0) | (config.nosuid ? MS_NOSUID : 0) | (config.nodev ? MS_NODEV : 0) | (config.noexec ? MS_NOEXEC : 0) | (config.noatime ? MS_NOATIME : 0);
   let mounted;
   try {
@@ -103,19 +123,12 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
     throw e;
   }
   log.debug(`mounted ${source} on ${mountpoint} via ${mounted.via}`);
+  let seenIgnored = new Set(config.ignored);
 
   const passthrough = new PassthroughTable(mounted.fd, config.passthroughIo !== 'off', log);
   const ctx: OpContext = {
     pool,
-    control: {
-      get: () => {
-        throw new FsError(Errno.ENODATA, 'getxattr');
-      },
-      set: () => {
-        throw new FsError(Errno.ENODATA, 'setxattr');
-      },
-      list: () => [],
-    },
+    control: store,
     inodes: new InodeTable(),
     handles: new HandleTable(),
     locks: new LockTable(),
@@ -125,6 +138,21 @@ export function serve(sourceArg: string, mountpointArg: string, config: Config, 
     log,
     daemonGid: process.getgid?.() ?? 0,
   };
+  // Options changed through /.braidfs take effect for the next request: a
+  // new pool (and, for the branch list, new branch fds; the old ones close
+  // once requests in flight are surely done with them).
+  store.onChange((next, name) => {
+    for (const n of next.ignored) if (!seenIgnored.has(n)) log.info(`accepted and ignored: ${n}`);
+    seenIgnored = new Set(next.ignored);
+    if (name === 'branches' || name === 'minfreespace' || name === 'config') {
+      const old = branches;
+      branches = openBranches(next, mountpoint, log);
+      setTimeout(() => old.close(), 30_000).unref();
+    }
+    ctx.pool = buildPool(next, branches);
+    ctx.timeouts = { entry: next.cacheEntry, attr: next.cacheAttr, negative: next.cacheNegativeEntry };
+    log.info(`option ${name} changed`);
+  });
   const session = new Session(
     mounted.fd,
     { maxWrite: config.maxWrite, passthrough: config.passthroughIo !== 'off', writebackCache: false, readdirplus: true, locks: true, maxBackground: 64, congestionThreshold: 48 },

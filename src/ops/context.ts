@@ -41,7 +41,8 @@ export interface OpContext {
   readonly passthrough: PassthroughTable;
   /** Which opens use passthrough (mergerfs's passthrough.io). */
   readonly passthroughIo: 'off' | 'ro' | 'wo' | 'rw';
-  readonly timeouts: Timeouts;
+  /** Replaced whole when cache.* options change at run time. */
+  timeouts: Timeouts;
   readonly log: Logger;
   /** The daemon's own gid: what a file created by the daemon gets without setgid inheritance. */
   readonly daemonGid: number;
