@@ -4,22 +4,28 @@
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import * as sys from '../sys/fs.js';
-import { anySuccess, applyToBranches, rmdirFold } from '../union/fold.js';
+import { anySuccess, applyToBranches, rmdirFold, type FoldRule } from '../union/fold.js';
 import { atPath } from '../union/pool.js';
 import { parentOf, type OpContext } from './context.js';
 
-export async function unlink(ctx: OpContext, req: Req<Opcode.UNLINK>): Promise<void> {
+async function removeEverywhere(
+  ctx: OpContext,
+  req: Req<Opcode.UNLINK> | Req<Opcode.RMDIR>,
+  func: 'unlink' | 'rmdir',
+  remove: (dir: number, path: Buffer) => Promise<void>,
+  rule: FoldRule<void>,
+): Promise<void> {
   const parent = parentOf(ctx, req.h.nodeid);
   const rel = ctx.inodes.childPath(parent, req.name);
-  const targets = (await ctx.pool.select('unlink', rel)).branches;
-  await applyToBranches(targets, (b) => sys.unlink(b.rootFd, atPath(rel)), anySuccess, 'unlink');
+  const targets = (await ctx.pool.select(func, rel)).branches;
+  await applyToBranches(targets, (b) => remove(b.rootFd, atPath(rel)), rule, func);
   ctx.inodes.removeName(parent, req.name);
 }
 
-export async function rmdir(ctx: OpContext, req: Req<Opcode.RMDIR>): Promise<void> {
-  const parent = parentOf(ctx, req.h.nodeid);
-  const rel = ctx.inodes.childPath(parent, req.name);
-  const targets = (await ctx.pool.select('rmdir', rel)).branches;
-  await applyToBranches(targets, (b) => sys.rmdir(b.rootFd, atPath(rel)), rmdirFold, 'rmdir');
-  ctx.inodes.removeName(parent, req.name);
+export function unlink(ctx: OpContext, req: Req<Opcode.UNLINK>): Promise<void> {
+  return removeEverywhere(ctx, req, 'unlink', sys.unlink, anySuccess);
+}
+
+export function rmdir(ctx: OpContext, req: Req<Opcode.RMDIR>): Promise<void> {
+  return removeEverywhere(ctx, req, 'rmdir', sys.rmdir, rmdirFold);
 }
