@@ -8,7 +8,7 @@
 // fullpath and allpaths (where the file is on the branches), as mergerfs's
 // tools expect; they are not listed.
 import type { Header } from '../fuse/protocol.js';
-import type { EntryReply, FuseAttr } from '../fuse/replies.js';
+import { statxOut, type EntryReply, type FuseAttr } from '../fuse/replies.js';
 import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Node } from '../union/inodes.js';
@@ -57,6 +57,10 @@ export function lookupControl(ctx: OpContext): EntryReply {
 
 export function controlGetattr(ctx: OpContext): { attr: FuseAttr; valid: number } {
   return { attr: controlAttr(ctx), valid: 0 };
+}
+
+export function controlStatx(ctx: OpContext): Buffer {
+  return statxOut(controlAttr(ctx), 0, 0, 0);
 }
 
 function optionName(xattr: Buffer): string | undefined {

@@ -13,7 +13,7 @@ import { access, ioctl, statfs } from './misc.js';
 import { rmdir, unlink } from './remove.js';
 import { rename } from './rename.js';
 import { getxattr, listxattr, removexattr, setxattr } from './xattr.js';
-import { CONTROL_NAME, controlGetattr, controlGetxattr, controlListxattr, controlSetxattr, isControl, lookupControl, pathInfo } from './control.js';
+import { CONTROL_NAME, controlGetattr, controlStatx, controlGetxattr, controlListxattr, controlSetxattr, isControl, lookupControl, pathInfo } from './control.js';
 import { Errno, FsError } from '../sys/errno.js';
 
 export { forget } from './lookup.js';
@@ -29,7 +29,8 @@ export function makeHandlers(ctx: OpContext): Handlers {
     [Opcode.LOOKUP]: (r) => (r.h.nodeid === 1n && r.name.equals(CONTROL_NAME) ? Promise.resolve(lookupControl(ctx)) : lookup(ctx, r)),
     [Opcode.GETATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlGetattr(ctx)) : getattr(ctx, r)),
     [Opcode.SETATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlRefuses()) : setattr(ctx, r)),
-    [Opcode.STATX]: (r) => statx(ctx, r),
+    // statx (coreutils and node ask for the birth time) must find the control file too.
+    [Opcode.STATX]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlStatx(ctx)) : statx(ctx, r)),
     [Opcode.READLINK]: (r) => readlink(ctx, r),
     [Opcode.SYMLINK]: (r) => symlink(ctx, r),
     [Opcode.MKNOD]: (r) => mknod(ctx, r),
