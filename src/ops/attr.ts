@@ -9,10 +9,7 @@ import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { statxOut, type FuseAttr } from '../fuse/replies.js';
 import * as sys from '../sys/fs.js';
-import { applyToBranches, preferSearch } from '../union/fold.js';
-import type { Node } from '../union/inodes.js';
-import type { ActionFunc } from '../union/pool.js';
-import { act, relOf, search, statNode, toAttr, type Loc, type OpContext } from './context.js';
+import { actOnBranches, relOf, search, statNode, toAttr, type OpContext } from './context.js';
 
 export async function getattr(ctx: OpContext, req: Req<Opcode.GETATTR>): Promise<{ attr: FuseAttr; valid: number }> {
   const node = ctx.inodes.get(req.h.nodeid);
@@ -24,18 +21,6 @@ function time(valid: number, setBit: number, nowBit: number, sec: bigint, nsec: 
   if (valid & nowBit) return { sec: 0, nsec: sys.UTIME_NOW };
   if (valid & setBit) return { sec: Number(sec), nsec };
   return { sec: 0, nsec: sys.UTIME_OMIT };
-}
-
-/** Runs one attribute change on every branch the action policy picks. */
-async function onBranches(ctx: OpContext, func: ActionFunc, node: Node, fh: bigint | undefined, fn: (at: Loc) => Promise<void>): Promise<void> {
-  const targets = await act(ctx, func, node, fh);
-  const searchIndex = async (): Promise<number | undefined> => (await search(ctx, 'getattr', node, fh)).branch.index;
-  await applyToBranches(
-    targets.map((t) => ({ index: t.branch.index, loc: t.loc })),
-    (t) => fn(t.loc),
-    preferSearch<void>(searchIndex),
-    func,
-  );
 }
 
 /**
@@ -50,14 +35,14 @@ export async function setattr(ctx: OpContext, req: Req<Opcode.SETATTR>): Promise
   if (v & (abi.FATTR_UID | abi.FATTR_GID)) {
     const uid = v & abi.FATTR_UID ? req.uid : -1;
     const gid = v & abi.FATTR_GID ? req.gid : -1;
-    await onBranches(ctx, 'chown', node, fh, (at) => sys.lchown(at.dir, at.path, uid, gid));
+    await actOnBranches(ctx, 'chown', node, fh, (at) => sys.lchown(at.dir, at.path, uid, gid));
   }
-  if (v & abi.FATTR_MODE) await onBranches(ctx, 'chmod', node, fh, (at) => sys.lchmod(at.dir, at.path, req.mode & 0o7777));
-  if (v & abi.FATTR_SIZE) await onBranches(ctx, 'truncate', node, fh, (at) => sys.truncate(at.dir, at.path, req.size));
+  if (v & abi.FATTR_MODE) await actOnBranches(ctx, 'chmod', node, fh, (at) => sys.lchmod(at.dir, at.path, req.mode & 0o7777));
+  if (v & abi.FATTR_SIZE) await actOnBranches(ctx, 'truncate', node, fh, (at) => sys.truncate(at.dir, at.path, req.size));
   if (v & (abi.FATTR_ATIME | abi.FATTR_MTIME | abi.FATTR_ATIME_NOW | abi.FATTR_MTIME_NOW)) {
     const atime = time(v, abi.FATTR_ATIME, abi.FATTR_ATIME_NOW, req.atime, req.atimensec);
     const mtime = time(v, abi.FATTR_MTIME, abi.FATTR_MTIME_NOW, req.mtime, req.mtimensec);
-    await onBranches(ctx, 'utimens', node, fh, (at) => sys.lutimens(at.dir, at.path, atime, mtime));
+    await actOnBranches(ctx, 'utimens', node, fh, (at) => sys.lutimens(at.dir, at.path, atime, mtime));
   }
   return { attr: await statNode(ctx, node, fh), valid: ctx.timeouts.attr };
 }

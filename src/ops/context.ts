@@ -16,6 +16,7 @@ import type { PassthroughTable } from '../union/passthrough.js';
 import type { Branch } from '../union/branches.js';
 import type { ControlStore } from './control.js';
 import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/pool.js';
+import { applyToBranches, preferSearch } from '../union/fold.js';
 
 export interface Timeouts {
   /** Seconds the kernel may cache a name → node. */
@@ -114,6 +115,21 @@ export async function act(ctx: OpContext, func: ActionFunc, node: Node, fh?: big
   if (rel === undefined) return [throughOpenFd(ctx, node)];
   const sel = await ctx.pool.select(func, rel);
   return sel.branches.map((b) => ({ branch: b, loc: branchLoc(b, rel), rel }));
+}
+
+/**
+ * Runs one change (chmod, setxattr…) on every branch the action policy picks,
+ * folding mixed results the mergerfs way: by the branch the getattr policy
+ * would report (preferSearch), asked only when results are mixed.
+ */
+export async function actOnBranches(ctx: OpContext, func: ActionFunc, node: Node, fh: bigint | undefined, fn: (at: Loc) => Promise<void>): Promise<void> {
+  const targets = await act(ctx, func, node, fh);
+  await applyToBranches(
+    targets.map((t) => ({ index: t.branch.index, loc: t.loc })),
+    (t) => fn(t.loc),
+    preferSearch<void>(async () => (await search(ctx, 'getattr', node, fh)).branch.index),
+    func,
+  );
 }
 
 /** The attributes the kernel sees: the branch file's stat with the pool's inode number. */

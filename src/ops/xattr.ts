@@ -6,29 +6,16 @@ import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import { applyToBranches, preferSearch } from '../union/fold.js';
-import type { Node } from '../union/inodes.js';
-import type { ActionFunc } from '../union/pool.js';
-import { act, search, type Loc, type OpContext } from './context.js';
+import { actOnBranches, search, type OpContext } from './context.js';
 
 const TRUSTED = Buffer.from('trusted.');
 
-async function onBranches(ctx: OpContext, func: ActionFunc, node: Node, fn: (at: Loc) => Promise<void>): Promise<void> {
-  const targets = await act(ctx, func, node);
-  await applyToBranches(
-    targets.map((t) => ({ index: t.branch.index, loc: t.loc })),
-    (t) => fn(t.loc),
-    preferSearch<void>(async () => (await search(ctx, 'getattr', node)).branch.index),
-    func,
-  );
-}
-
 export async function setxattr(ctx: OpContext, req: Req<Opcode.SETXATTR>): Promise<void> {
-  await onBranches(ctx, 'setxattr', ctx.inodes.get(req.h.nodeid), (at) => sys.lsetxattr(at.dir, at.path, req.name, req.value, req.flags));
+  await actOnBranches(ctx, 'setxattr', ctx.inodes.get(req.h.nodeid), undefined, (at) => sys.lsetxattr(at.dir, at.path, req.name, req.value, req.flags));
 }
 
 export async function removexattr(ctx: OpContext, req: Req<Opcode.REMOVEXATTR>): Promise<void> {
-  await onBranches(ctx, 'removexattr', ctx.inodes.get(req.h.nodeid), (at) => sys.lremovexattr(at.dir, at.path, req.name));
+  await actOnBranches(ctx, 'removexattr', ctx.inodes.get(req.h.nodeid), undefined, (at) => sys.lremovexattr(at.dir, at.path, req.name));
 }
 
 export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promise<Buffer | number> {
