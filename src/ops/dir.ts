@@ -23,11 +23,6 @@ import { CONTROL_NAME } from './control.js';
 const DT_DIR = 4;
 const O_PATH = 0o10000000;
 
-function parentRel(rel: Buffer): Buffer {
-  const slash = rel.lastIndexOf(0x2f);
-  return slash < 0 ? Buffer.alloc(0) : rel.subarray(0, slash);
-}
-
 /** The merged listing of `rel` over every branch that has it (first branch wins a name). */
 async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<MergedEntry[]> {
   const out: MergedEntry[] = [];
@@ -50,7 +45,7 @@ async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<st
       if (seen.has(key) || (rel.length === 0 && hidden.has(key))) continue;
       seen.add(key);
       // "." and ".." are named by where they point, so their numbers agree with stat.
-      const path = key === '.' ? rel : key === '..' ? parentRel(rel) : sys.joinPath(rel, e.name);
+      const path = key === '.' ? rel : key === '..' ? sys.dirPart(rel) : sys.joinPath(rel, e.name);
       out.push({ ...e, ino: ctx.pool.inode(b, path, { ino: e.ino, dev: 0n, mode: e.type === DT_DIR ? sys.S_IFDIR : 0 }), branch: b });
     }
   }

@@ -29,11 +29,6 @@ export function relativeTarget(fromDir: Buffer, to: Buffer): Buffer {
   return Buffer.from([...a.slice(i).map(() => '..'), ...b.slice(i)].join('/'), 'latin1');
 }
 
-const dirOf = (rel: Buffer): Buffer => {
-  const s = rel.lastIndexOf(0x2f);
-  return s < 0 ? Buffer.alloc(0) : rel.subarray(0, s);
-};
-
 /** Makes the symlink `newRel` → `target` on the branch the symlink create policy picks. */
 async function placeSymlink(ctx: OpContext, newParent: Node, newRel: Buffer, target: Buffer, h: Header): Promise<void> {
   const { targets } = await placeNew(ctx, 'symlink', newParent);
@@ -47,7 +42,7 @@ export async function linkExdev(ctx: OpContext, h: Header, source: Node, oldRel:
   const mode = ctx.pool.options.linkExdev;
   if (mode === 'passthrough') throw new FsError(Errno.EXDEV, 'link');
   let target: Buffer;
-  if (mode === 'rel-symlink') target = relativeTarget(dirOf(newRel), oldRel);
+  if (mode === 'rel-symlink') target = relativeTarget(sys.dirPart(newRel), oldRel);
   else if (mode === 'abs-base-symlink') target = Buffer.concat([Buffer.from((await search(ctx, 'open', source)).branch.root), SLASH, oldRel]);
   else target = Buffer.concat([Buffer.from(ctx.pool.options.mountpoint), SLASH, oldRel]);
   await placeSymlink(ctx, parentOf(ctx, newParentId), newRel, target, h);
@@ -66,11 +61,11 @@ export async function renameExdev(ctx: OpContext, h: Header, oldRel: Buffer, new
     for (const b of holders) {
       // The aside directory is root's and world-writable with the sticky bit, like /tmp.
       await sys.mkdir(b.rootFd, RENAME_EXDEV_DIR, 0o1777).catch(() => undefined);
-      for (const p of prefixes(dirOf(oldRel))) await sys.mkdir(b.rootFd, Buffer.concat([RENAME_EXDEV_DIR, SLASH, p]), 0o755).catch(() => undefined);
+      for (const p of prefixes(sys.dirPart(oldRel))) await sys.mkdir(b.rootFd, Buffer.concat([RENAME_EXDEV_DIR, SLASH, p]), 0o755).catch(() => undefined);
       await sys.rename2(b.rootFd, atPath(oldRel), b.rootFd, aside, 0);
       moved.push(b);
     }
-    const target = mode === 'rel-symlink' ? relativeTarget(dirOf(newRel), aside) : Buffer.concat([Buffer.from(ctx.pool.options.mountpoint), SLASH, aside]);
+    const target = mode === 'rel-symlink' ? relativeTarget(sys.dirPart(newRel), aside) : Buffer.concat([Buffer.from(ctx.pool.options.mountpoint), SLASH, aside]);
     await placeSymlink(ctx, newParent, newRel, target, h);
   } catch (e) {
     // Put everything back as it was.

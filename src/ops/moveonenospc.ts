@@ -34,9 +34,8 @@ export async function moveOffFullBranch(ctx: OpContext, h: FileHandle, needed: n
   const room = (await ctx.pool.branches.candidates(0)).find((c) => c.index === target.index);
   if (!room || room.spaceAvail < st.size + needed) throw original;
 
-  const slash = rel.lastIndexOf(0x2f);
-  const dirRel = slash < 0 ? Buffer.alloc(0) : rel.subarray(0, slash);
-  const base = slash < 0 ? rel : rel.subarray(slash + 1);
+  const dirRel = sys.dirPart(rel);
+  const base = sys.basePart(rel);
   if (dirRel.length) await clonePath(from.rootFd, target.rootFd, dirRel);
   // Read from a fresh descriptor: the handle's may be write-only.
   const src = await sys.open(from.rootFd, atPath(rel), sys.O_RDONLY | sys.O_NOFOLLOW);

@@ -290,3 +290,14 @@ export function joinPath(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 0 || (dir.length === 1 && dir[0] === 0x2e)) return name;
   return Buffer.concat([dir, SLASH, name]);
 }
+
+/** The directory part of a relative path ('' for a name at the root). */
+export function dirPart(rel: Buffer): Buffer {
+  const slash = rel.lastIndexOf(0x2f);
+  return slash < 0 ? Buffer.alloc(0) : rel.subarray(0, slash);
+}
+
+/** The last component of a relative path. */
+export function basePart(rel: Buffer): Buffer {
+  return rel.subarray(rel.lastIndexOf(0x2f) + 1);
+}

@@ -103,15 +103,7 @@ export class BranchSet {
 
   /** Existence and mtime questions, answered with lstat beneath each root. */
   probe(): Probe {
-    const statOf = async (c: Candidate, path: Buffer): Promise<sys.Stat | undefined> => {
-      try {
-        return await sys.lstat(this.branch(c.index).rootFd, path.length ? path : DOT);
-      } catch (e) {
-        const errno = knownErrno(e);
-        if (errno === Errno.ENOENT || errno === Errno.ENOTDIR || errno === Errno.ELOOP || errno === Errno.EXDEV) return undefined;
-        throw e;
-      }
-    };
+    const statOf = (c: Candidate, path: Buffer): Promise<sys.Stat | undefined> => statBeneath(this.branch(c.index), path);
     return {
       exists: async (c, path) => (await statOf(c, path)) !== undefined,
       mtime: async (c, path) => {
@@ -123,3 +115,17 @@ export class BranchSet {
 }
 
 const DOT = Buffer.from('.');
+
+/** What "not there" looks like beneath a root, including a path walk refused by openat2. */
+const MISSING = new Set<number>([Errno.ENOENT, Errno.ENOTDIR, Errno.ELOOP, Errno.EXDEV]);
+
+/** lstat of a branch-relative path ('' is the root); undefined when it is not there. */
+export async function statBeneath(b: Branch, rel: Buffer): Promise<sys.Stat | undefined> {
+  try {
+    return await sys.lstat(b.rootFd, rel.length ? rel : DOT);
+  } catch (e) {
+    const errno = knownErrno(e);
+    if (errno !== undefined && MISSING.has(errno)) return undefined;
+    throw e;
+  }
+}

@@ -8,9 +8,9 @@
 // for one lstat, not two.
 import { CATEGORY_FUNCTIONS, CATEGORY_OF, type FunctionName } from '../../policies/index.js';
 import type { Candidate, Category, Policy, Probe } from '../../policies/types.js';
-import { Errno, FsError, knownErrno } from '../sys/errno.js';
+import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import type { Branch, BranchSet } from './branches.js';
+import { statBeneath, type Branch, type BranchSet } from './branches.js';
 import { inodeCalc, type InodeCalcMode } from './inodecalc.js';
 
 export type SearchFunc = (typeof CATEGORY_FUNCTIONS.search)[number];
@@ -42,7 +42,6 @@ const DOT = Buffer.from('.');
 /** A branch-relative path as an *at() argument ('' is the root, which *at() wants as "."). */
 export const atPath = (rel: Buffer): Buffer => (rel.length === 0 ? DOT : rel);
 
-const MISSING = new Set<number>([Errno.ENOENT, Errno.ENOTDIR, Errno.ELOOP, Errno.EXDEV]);
 
 /** One selection: the chosen branches, and the lstat results the policy already paid for. */
 export class Selection {
@@ -58,19 +57,9 @@ export class Selection {
 
   /** lstat of the selection's path on branch `b` (reused from the policy when it asked). */
   async stat(b: Branch): Promise<sys.Stat> {
-    const st = await (this.memo.get(`${b.index}`) ?? lstatOrUndefined(b, this.path));
+    const st = await (this.memo.get(`${b.index}`) ?? statBeneath(b, this.path));
     if (!st) throw new FsError(Errno.ENOENT, 'lstat', this.path);
     return st;
-  }
-}
-
-async function lstatOrUndefined(b: Branch, rel: Buffer): Promise<sys.Stat | undefined> {
-  try {
-    return await sys.lstat(b.rootFd, atPath(rel));
-  } catch (e) {
-    const errno = knownErrno(e);
-    if (errno !== undefined && MISSING.has(errno)) return undefined;
-    throw e;
   }
 }
 
@@ -99,10 +88,10 @@ export class Pool {
     const memo = new Map<string, Promise<sys.Stat | undefined>>();
     const set = this.branches;
     const statMemo = (c: Candidate, p: Buffer): Promise<sys.Stat | undefined> => {
-      if (!p.equals(path)) return lstatOrUndefined(set.branch(c.index), p);
+      if (!p.equals(path)) return statBeneath(set.branch(c.index), p);
       const key = `${c.index}`;
       let s = memo.get(key);
-      if (!s) memo.set(key, (s = lstatOrUndefined(set.branch(c.index), p)));
+      if (!s) memo.set(key, (s = statBeneath(set.branch(c.index), p)));
       return s;
     };
     const probe: Probe = {
@@ -127,7 +116,7 @@ export class Pool {
 
   /** Every branch where `path` exists, in list order, with its lstat. */
   async everywhere(path: Buffer): Promise<Array<{ branch: Branch; st: sys.Stat }>> {
-    const found = await Promise.all(this.branches.branches.map(async (b) => ({ branch: b, st: await lstatOrUndefined(b, path) })));
+    const found = await Promise.all(this.branches.branches.map(async (b) => ({ branch: b, st: await statBeneath(b, path) })));
     return found.filter((f): f is { branch: Branch; st: sys.Stat } => f.st !== undefined);
   }
 
