@@ -10,7 +10,9 @@ import { dirname, join } from 'node:path';
 import { OptionError, helpText } from '../config/options.js';
 import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION } from '../fuse/abi.js';
 import { createLogger } from '../sys/log.js';
-import { parseArgs } from './args.js';
+import { parseArgs, type Command } from './args.js';
+import { isOverlayCommandLine, parseOverlayArgs } from '../config/overlay-args.js';
+import { overlayConfig } from './overlay-config.js';
 import { serve } from './serve.js';
 import { runCtl } from './ctl.js';
 
@@ -88,12 +90,25 @@ function background(argv: readonly string[]): void {
   });
 }
 
+/**
+ * fuse-overlayfs's command line (a `lowerdir=` option): overlay mode.
+ * Unknown options are warned about and ignored, as fuse-overlayfs does, so
+ * podman's additions never fail a mount.
+ */
+function overlayCommand(argv: readonly string[]): Command {
+  const o = parseOverlayArgs(argv);
+  if (o.kind !== 'mount') return o;
+  for (const w of o.warnings) process.stderr.write(`braidfs: ${w}\n`);
+  const config = overlayConfig(o);
+  return { kind: 'mount', source: config.branches.map((b) => b.path).join(':'), mountpoint: o.mountpoint, foreground: o.foreground, config };
+}
+
 function main(argv: readonly string[]): void {
   const readyFd = process.env.BRAIDFS_READY_FD ? Number(process.env.BRAIDFS_READY_FD) : undefined;
   delete process.env.BRAIDFS_READY_FD;
-  let cmd;
+  let cmd: Command;
   try {
-    cmd = parseArgs(argv);
+    cmd = isOverlayCommandLine(argv) ? overlayCommand(argv) : parseArgs(argv);
   } catch (e) {
     if (e instanceof OptionError) fail(e.message, readyFd);
     throw e;

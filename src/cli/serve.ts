@@ -15,13 +15,16 @@ import { BranchSet } from '../union/branches.js';
 import { ConfigStore } from '../config/store.js';
 import { functionPolicies } from '../config/options.js';
 import { waitForBranches } from './branch-wait.js';
+import { buildLayered, overlayInodes, prepareScratchDirs } from './layered-setup.js';
 import { Pool } from '../union/pool.js';
 import { HandleTable } from '../union/handles.js';
 import { InodeTable } from '../union/inodes.js';
 import { LockTable } from '../union/locks.js';
 import { PassthroughTable } from '../union/passthrough.js';
 
-export class UsageError extends Error {}
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 function checkDir(what: string, p: string): string {
   let st;
@@ -94,7 +97,7 @@ export interface Served {
  */
 export async function serve(initial: Config, log: Logger, onReady: () => void): Promise<Served> {
   const mountpoint = checkDir('mountpoint', resolve(initial.mountpoint ?? '.'));
-  const store = new ConfigStore({ ...initial, mountpoint });
+  const store = new ConfigStore({ ...initial, mountpoint, ...overlayInodes(initial, log) });
   const config = store.current;
   for (const name of config.ignored) log.info(`accepted and ignored: ${name}`);
   if (config.branchesMountTimeout > 0) {
@@ -103,6 +106,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     if (missing.length) log.warn(`mounting anyway without waiting longer for: ${missing.join(', ')}`);
   }
   let branches = openBranches(config, mountpoint, log);
+  const scratch = prepareScratchDirs(config, branches, mountpoint, log);
   const source = branches.branches.map((b) => b.root).join(':');
   // Files are created with exactly the mode the kernel sends (it has
   // applied the caller's umask already).
@@ -126,6 +130,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   let seenIgnored = new Set(config.ignored);
 
   const passthrough = new PassthroughTable(mounted.fd, config.passthroughIo !== 'off', log);
+  const layered = config.overlay || config.cow ? buildLayered(config, () => branches, scratch, () => ctx) : undefined;
   const ctx: OpContext = {
     pool,
     control: store,
@@ -137,6 +142,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     timeouts: { entry: config.cacheEntry, attr: config.cacheAttr, negative: config.cacheNegativeEntry },
     log,
     daemonGid: process.getgid?.() ?? 0,
+    ...(layered ? { layered } : {}),
   };
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close
@@ -184,7 +190,10 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
   // SIGUSR1: forget everything the kernel cached (names, attributes, pages),
   // for when the source was changed behind the mount's back.
-  process.on('SIGUSR1', () => void invalidateAll(session, ctx, log));
+  process.on('SIGUSR1', () => {
+    ctx.layered?.layers.invalidate();
+    void invalidateAll(session, ctx, log);
+  });
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   process.on('SIGUSR2', () => {
     log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB`);

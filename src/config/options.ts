@@ -10,6 +10,7 @@
 // a later `category.create=` overrides an earlier `func.mkdir=`. mergerfs
 // options that mean nothing to braidfs live in compat.ts: accepted, listed
 // in Config.ignored for the caller to log once, never refused.
+import type { IdMapping } from './overlay-args.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +38,18 @@ export const CACHE_FILES = ['off', 'partial', 'full', 'auto-full', 'per-process'
 /** One `category.X=P` or `func.Y=P`, key normalized (`func.getattr`), in the order given. */
 export type FuncOverride = readonly [key: string, policy: string];
 
+/** What fuse-overlayfs's command line adds to a pool (config/overlay-args.ts). */
+export interface OverlaySettings {
+  /** WORKDIR; copy-ups are built in WORKDIR/work. Absent for a read-only mount. */
+  workdir?: string;
+  upperdir?: string;
+  uidmapping: readonly IdMapping[];
+  gidmapping: readonly IdMapping[];
+  squash: { toRoot: boolean; toUid?: number; toGid?: number };
+  staticNlink: boolean;
+  fsync: boolean;
+}
+
 export interface Config {
   // --- the pool
   /** The branches, in order (globs expanded, paths absolute). */
@@ -54,6 +67,8 @@ export interface Config {
   /** Create policy that picks a new branch for a file when a write fails with ENOSPC/EDQUOT; false: off. */
   moveonenospc: false | string;
   ignorepponrename: boolean;
+  /** Copy-on-write: a change to a file on an RO branch copies it up to a writable one; removal leaves a whiteout. */
+  cow: boolean;
   inodecalc: InodeCalcMode;
   statfs: (typeof STATFS_MODES)[number];
   statfsIgnore: (typeof STATFS_IGNORE)[number];
@@ -84,6 +99,8 @@ export interface Config {
   noatime: boolean;
   fsname: string | undefined;
   debug: boolean;
+  /** Set by fuse-overlayfs's command line (never by an option): overlay mode. */
+  overlay?: OverlaySettings;
   /** Options accepted but meaningless to braidfs (canonical names, once each): log "accepted and ignored: X". */
   ignored: readonly string[];
 }
@@ -97,6 +114,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   funcOverrides: Object.freeze([]),
   moveonenospc: 'pfrd',
   ignorepponrename: false,
+  cow: false,
   inodecalc: DEFAULT_INODECALC,
   statfs: 'base',
   statfsIgnore: 'none',
@@ -372,6 +390,7 @@ export const optionTable: readonly OptionSpec[] = [
     apply: (c, v, n) => (c.moveonenospc = moveonenospc(n, v)),
     format: (c) => (c.moveonenospc === false ? 'false' : c.moveonenospc),
   },
+  flagOption(['cow'], 'cow', 'copy-on-write: writing, chmod/chown/utimes or an xattr change to a file on an RO branch first copies it to the branch the create policy picks; deleting it leaves a whiteout; layers are searched in branch order', false),
   flagOption(['ignorepponrename'], 'ignorepponrename', 'rename and link ignore path preservation, as with a non-ep create policy', true),
   choiceOption(['inodecalc'], 'inodecalc', INODECALC_MODES, 'how st_ino is computed', true),
   choiceOption(['statfs'], 'statfs', STATFS_MODES, 'statfs sums every branch (base) or only the branches holding the path (full)', true),

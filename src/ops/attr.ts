@@ -9,7 +9,7 @@ import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { statxOut, type FuseAttr } from '../fuse/replies.js';
 import * as sys from '../sys/fs.js';
-import { actOnBranches, relOf, search, statNode, toAttr, type OpContext } from './context.js';
+import { actOnBranches, relOf, search, shownStat, statNode, toAttr, type OpContext } from './context.js';
 
 export async function getattr(ctx: OpContext, req: Req<Opcode.GETATTR>): Promise<{ attr: FuseAttr; valid: number }> {
   const node = ctx.inodes.get(req.h.nodeid);
@@ -33,9 +33,14 @@ export async function setattr(ctx: OpContext, req: Req<Opcode.SETATTR>): Promise
   const node = ctx.inodes.get(req.h.nodeid);
   const fh = v & abi.FATTR_FH ? req.fh : undefined;
   if (v & (abi.FATTR_UID | abi.FATTR_GID)) {
-    const uid = v & abi.FATTR_UID ? req.uid : -1;
-    const gid = v & abi.FATTR_GID ? req.gid : -1;
-    await actOnBranches(ctx, 'chown', node, fh, (at) => sys.lchown(at.dir, at.path, uid, gid));
+    let uid = v & abi.FATTR_UID ? req.uid : -1;
+    let gid = v & abi.FATTR_GID ? req.gid : -1;
+    // Overlay id mapping: store the inside ids; squash_*: accept and do nothing (fuse-overlayfs).
+    const stored = ctx.layered && !ctx.layered.ids.identity ? ctx.layered.ids.store(uid, gid) : { uid, gid };
+    if (stored) {
+      ({ uid, gid } = stored);
+      await actOnBranches(ctx, 'chown', node, fh, (at) => sys.lchown(at.dir, at.path, uid, gid));
+    }
   }
   if (v & abi.FATTR_MODE) await actOnBranches(ctx, 'chmod', node, fh, (at) => sys.lchmod(at.dir, at.path, req.mode & 0o7777));
   if (v & abi.FATTR_SIZE) await actOnBranches(ctx, 'truncate', node, fh, (at) => sys.truncate(at.dir, at.path, req.size));
@@ -52,7 +57,8 @@ const STATX_BASIC_AND_BTIME = 0xfff;
 export async function statx(ctx: OpContext, req: Req<Opcode.STATX>): Promise<Buffer> {
   const node = ctx.inodes.get(req.h.nodeid);
   const f = await search(ctx, 'getattr', node, req.getattrFlags & abi.FUSE_GETATTR_FH ? req.fh : undefined);
-  const st = await sys.statx(f.loc.dir, f.loc.path, STATX_BASIC_AND_BTIME);
+  const sx = await sys.statx(f.loc.dir, f.loc.path, STATX_BASIC_AND_BTIME);
+  const st = { ...sx, ...(await shownStat(ctx, f.branch, f.loc, sx)) };
   // glibc's major/minor split of a dev_t
   const major = ((st.rdev >>> 8) & 0xfff) | (Math.floor(st.rdev / 2 ** 32) & ~0xfff);
   const minor = (st.rdev & 0xff) | ((st.rdev >>> 12) & ~0xff);

@@ -15,6 +15,8 @@ import type { LockTable } from '../union/locks.js';
 import type { PassthroughTable } from '../union/passthrough.js';
 import type { Branch } from '../union/branches.js';
 import type { ControlStore } from './control.js';
+import type { CopyUp } from '../union/copyup.js';
+import type { Layers } from '../union/layers.js';
 import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/pool.js';
 import { applyToBranches, preferSearch } from '../union/fold.js';
 
@@ -47,13 +49,38 @@ export interface OpContext {
   readonly log: Logger;
   /** The daemon's own gid: what a file created by the daemon gets without setgid inheritance. */
   readonly daemonGid: number;
+  /** Overlay mode or a copy-on-write pool: layer semantics and copy-up (see union/layers.ts). */
+  readonly layered?: Layered;
+}
+
+/** What overlay mode and cow pools add to a pool. */
+export interface Layered {
+  readonly layers: Layers;
+  readonly copyUp: CopyUp;
+  /** fuse-overlayfs's command line was used (upper first, then lowers), rather than `-o cow` on a pool. */
+  readonly overlay: boolean;
+  /** fsync=0 / volatile: fsync is a no-op. */
+  readonly fsync: boolean;
+  /** static_nlink: directories report st_nlink 1. */
+  readonly staticNlink: boolean;
+  /** How owners are shown and stored (uidmapping/gidmapping/squash_*). */
+  readonly ids: IdMap;
+}
+
+/** Owner translation between the layers (inside) and the mount (outside), as fuse-overlayfs does. */
+export interface IdMap {
+  /** On-disk ids → shown ids. */
+  show(uid: number, gid: number): { uid: number; gid: number };
+  /** Requested ids (chown, the caller of a create) → stored ids; undefined: store nothing (squash_to_root chown). */
+  store(uid: number, gid: number): { uid: number; gid: number } | undefined;
+  readonly identity: boolean;
 }
 
 /**
  * A node's identity: the file on the branch where it was found. Hard links
  * on one branch share it (and so share a nodeid, as they share an inode).
  */
-export const identity = (b: Branch, st: Stat): string => `${b.index}:${st.dev}:${st.ino}`;
+export const identity = (b: Branch, st: Stat, layered = false): string => (layered ? `L:${st.dev}:${st.ino}` : `${b.index}:${st.dev}:${st.ino}`);
 export const fileType = (mode: number): number => mode & sys.S_IFMT;
 
 /** Where a file is on disk: a directory fd and a path relative to it (empty: the fd itself). */
@@ -100,6 +127,13 @@ export async function search(ctx: OpContext, func: SearchFunc, node: Node, fh?: 
     const f = throughOpenFd(ctx, node);
     return { ...f, st: () => sys.lstat(f.loc.dir, f.loc.path) };
   }
+  if (ctx.layered) {
+    // Layers are searched top-down whatever the search policy: the first layer showing the name wins (overlay §1.4).
+    const top = (await ctx.layered.layers.resolve(rel))[0];
+    if (!top) throw new FsError(Errno.ENOENT, func, rel);
+    const loc = branchLoc(top.branch, top.rel);
+    return { branch: top.branch, loc, rel: top.rel, st: () => sys.lstat(loc.dir, loc.path) };
+  }
   const sel = await ctx.pool.select(func, rel);
   const b = sel.first;
   return { branch: b, loc: branchLoc(b, rel), rel, st: () => sel.stat(b) };
@@ -107,6 +141,17 @@ export async function search(ctx: OpContext, func: SearchFunc, node: Node, fh?: 
 
 /** Every branch an action function (chmod, unlink, setxattr…) acts on for a node, in list order. */
 export async function act(ctx: OpContext, func: ActionFunc, node: Node, fh?: bigint): Promise<Found[]> {
+  // A change to a file shown from a read-only layer goes to a copy of it:
+  // copy-up first, then act where the copy is (never on the lower file,
+  // not even through a handle opened on it for reading).
+  if (ctx.layered && fh !== undefined && !ctx.layered.layers.writable(ctx.handles.file(fh).branch)) fh = undefined;
+  if (ctx.layered && fh === undefined) {
+    const rel = relOf(ctx, node);
+    if (rel !== undefined) {
+      const up = await ctx.layered.copyUp.ensure(rel);
+      if (ctx.layered.overlay) return [{ branch: up.branch, loc: branchLoc(up.branch, up.rel), rel: up.rel }];
+    }
+  }
   if (fh !== undefined) {
     const h = ctx.handles.file(fh);
     return [{ branch: h.branch, loc: { dir: h.fd, path: sys.SELF }, rel: sys.SELF }];
@@ -132,6 +177,20 @@ export async function actOnBranches(ctx: OpContext, func: ActionFunc, node: Node
   );
 }
 
+/**
+ * A branch file's stat as the mount shows it. In layered mode a copied-up
+ * file keeps its origin's dev/ino, owners go through the id map, and with
+ * static_nlink directories count 1 link.
+ */
+export async function shownStat(ctx: OpContext, b: Branch, loc: Loc, st: Stat): Promise<Stat> {
+  const l = ctx.layered;
+  if (!l) return st;
+  let out = await l.layers.shownStat(b, loc, st);
+  if (!l.ids.identity) out = { ...out, ...l.ids.show(out.uid, out.gid) };
+  if (l.staticNlink && sys.isDir(out.mode)) out = { ...out, nlink: 1 };
+  return out;
+}
+
 /** The attributes the kernel sees: the branch file's stat with the pool's inode number. */
 export function toAttr(ctx: OpContext, b: Branch, rel: Buffer, st: Stat): FuseAttr {
   return { ...st, ino: ctx.pool.inode(b, rel, st) };
@@ -143,14 +202,14 @@ export function entryFor(ctx: OpContext, node: Node, attr: FuseAttr): EntryReply
 
 /** Counts a kernel reference to parent/name, found on branch `b` with stat `st`, and builds its entry. */
 export function remember(ctx: OpContext, parent: Node, name: Buffer, b: Branch, rel: Buffer, st: Stat): EntryReply {
-  const node = ctx.inodes.remember(parent, name, identity(b, st), fileType(st.mode));
+  const node = ctx.inodes.remember(parent, name, identity(b, st, ctx.layered !== undefined), fileType(st.mode));
   return entryFor(ctx, node, toAttr(ctx, b, rel, st));
 }
 
 /** The stat of a node for getattr: through `fh`, the getattr policy's branch, or an open fd. */
 export async function statNode(ctx: OpContext, node: Node, fh?: bigint): Promise<FuseAttr> {
   const f = await search(ctx, 'getattr', node, fh);
-  const st = await f.st();
+  const st = await shownStat(ctx, f.branch, f.loc, await f.st());
   const rel = relOf(ctx, node) ?? sys.SELF;
   return toAttr(ctx, f.branch, rel, st);
 }
@@ -174,6 +233,13 @@ async function callerInGroup(h: Header, gid: number): Promise<boolean> {
  * those bits are put back, except sgid for a group the caller isn't in.
  */
 export async function giveToCaller(ctx: OpContext, h: Header, at: Loc, parent: Loc, mode: number, st: Stat): Promise<Stat> {
+  const ids = ctx.layered?.ids;
+  if (ids && !ids.identity) {
+    // Overlay id mapping: the caller's ids as the layers store them (squash: the daemon keeps it).
+    const stored = ids.store(h.uid, h.gid);
+    if (stored && (stored.uid !== st.uid || stored.gid !== st.gid)) await sys.lchown(at.dir, at.path, stored.uid, stored.gid);
+    return sys.lstat(at.dir, at.path);
+  }
   let gid = h.gid;
   if (st.gid !== ctx.daemonGid) gid = st.gid; // setgid inheritance already happened
   else if (h.gid !== ctx.daemonGid) {

@@ -26,6 +26,7 @@ import { branchLoc, entryFor, giveToCaller, identity, fileType, parentOf, relOf,
 import { openReply } from './io.js';
 import { linkAcrossBranches } from './link.js';
 import { linkExdev } from './exdev.js';
+import { linkLayered, opaqueIfReplaced, prepareNewName, refuseReservedName, writableTarget } from './layered.js';
 
 const AT_FDCWD = -100;
 
@@ -33,6 +34,11 @@ const AT_FDCWD = -100;
 export async function placeNew(ctx: OpContext, func: CreateFunc, parent: Node): Promise<{ targets: Branch[]; parentRel: Buffer }> {
   const parentRel = relOf(ctx, parent);
   if (parentRel === undefined) throw new FsError(Errno.ENOENT, func);
+  if (ctx.layered) {
+    const t = await writableTarget(ctx, parentRel);
+    await ctx.layered.copyUp.ensureDirChain(t, parentRel);
+    return { targets: [t], parentRel };
+  }
   const template = (await ctx.pool.select('getattr', parentRel)).first;
   const targets = [...(await ctx.pool.select(func, parentRel)).branches];
   const ready: Branch[] = [];
@@ -59,8 +65,10 @@ async function makeEverywhere(
   mode: number,
   make: (at: Loc) => Promise<void>,
 ): Promise<EntryReply> {
-  const { targets, parentRel } = await placeNew(ctx, func, parent);
+  refuseReservedName(ctx, name, func);
   const rel = ctx.inodes.childPath(parent, name);
+  if (ctx.layered) return makeLayered(ctx, func, h, parent, name, rel, mode, make);
+  const { targets, parentRel } = await placeNew(ctx, func, parent);
   const made = await applyToBranches(
     targets,
     async (b) => {
@@ -73,6 +81,17 @@ async function makeEverywhere(
     func,
   );
   return remember(ctx, parent, name, made.b, rel, made.st);
+}
+
+/** One entry on the writable target, over any whiteout of the name (a directory made there is opaque). */
+async function makeLayered(ctx: OpContext, func: CreateFunc, h: Header, parent: Node, name: Buffer, rel: Buffer, mode: number, make: (at: Loc) => Promise<void>): Promise<EntryReply> {
+  const parentRel = sys.dirPart(rel);
+  const { target, replacedWhiteout } = await prepareNewName(ctx, parentRel, name);
+  const at = branchLoc(target, rel);
+  await make(at);
+  if (func === 'mkdir') await opaqueIfReplaced(ctx, target, rel, replacedWhiteout);
+  const st = await giveToCaller(ctx, h, at, branchLoc(target, parentRel), mode, await sys.lstat(at.dir, at.path));
+  return remember(ctx, parent, name, target, rel, st);
 }
 
 export async function mknod(ctx: OpContext, req: Req<Opcode.MKNOD>): Promise<EntryReply> {
@@ -96,9 +115,26 @@ export function daemonOpenFlags(flags: number): number {
 
 export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<CreateReply> {
   const parent = parentOf(ctx, req.h.nodeid);
-  const { targets, parentRel } = await placeNew(ctx, 'create', parent);
-  const b = targets[0]!;
-  const rel = ctx.inodes.childPath(parent, req.name);
+  refuseReservedName(ctx, req.name, 'create');
+  let rel = ctx.inodes.childPath(parent, req.name);
+  let parentRel: Buffer;
+  let b: Branch;
+  if (ctx.layered) {
+    parentRel = sys.dirPart(rel);
+    const shown = (await ctx.layered.layers.resolve(rel))[0];
+    if (shown) {
+      // The kernel thought the name was free; it is not. Open what shows (copied up first when writing).
+      if (req.flags & sys.O_EXCL) throw new FsError(Errno.EEXIST, 'create', rel);
+      const writing = (req.flags & sys.O_ACCMODE) !== sys.O_RDONLY || (req.flags & sys.O_TRUNC) !== 0;
+      const hit = writing ? await ctx.layered.copyUp.ensure(rel) : shown;
+      b = hit.branch;
+      rel = hit.rel;
+    } else b = (await prepareNewName(ctx, parentRel, req.name)).target;
+  } else {
+    const placed = await placeNew(ctx, 'create', parent);
+    b = placed.targets[0]!;
+    parentRel = placed.parentRel;
+  }
   const at = branchLoc(b, rel);
   const flags = daemonOpenFlags(req.flags);
   let fd: number;
@@ -144,6 +180,8 @@ export async function link(ctx: OpContext, req: Req<Opcode.LINK>): Promise<Entry
   const parent = parentOf(ctx, req.h.nodeid);
   const rel = ctx.inodes.childPath(parent, req.newname);
   const oldRel = relOf(ctx, target);
+  if (ctx.layered && oldRel !== undefined) return linkLayered(ctx, target, parent, req.newname);
+  refuseReservedName(ctx, req.newname, 'link');
   if (oldRel === undefined) {
     // A file with no name (O_TMPFILE, or unlinked while open) is linked from
     // its open fd: AT_EMPTY_PATH, or /proc/self/fd/N where that is refused

@@ -17,7 +17,8 @@ import * as sys from '../sys/fs.js';
 import type { DirHandle, MergedEntry } from '../union/handles.js';
 import type { Branch } from '../union/branches.js';
 import { atPath } from '../union/pool.js';
-import { relOf, remember, type OpContext } from './context.js';
+import { relOf, remember, shownStat, type OpContext } from './context.js';
+import { LAYERED_HIDDEN_AT_ROOT, layeredListing } from './layered.js';
 import { CONTROL_NAME } from './control.js';
 
 const DT_DIR = 4;
@@ -53,8 +54,24 @@ async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<st
   return out;
 }
 
-/** Names at the root that are never listed (the runtime control file). */
+/** Names at the root that are never listed (the runtime control file; a cow pool's scratch directory). */
 const HIDDEN = new Set<string>([CONTROL_NAME.toString('latin1')]);
+const HIDDEN_LAYERED = new Set<string>([...HIDDEN, ...LAYERED_HIDDEN_AT_ROOT]);
+
+/** The listing of a directory: merged over the layers in layered mode, else over every branch. */
+async function listingOf(ctx: OpContext, rel: Buffer): Promise<MergedEntry[]> {
+  if (!ctx.layered) return mergedListing(ctx, rel, HIDDEN);
+  const hits = await ctx.layered.layers.resolve(rel);
+  if (hits.length === 0) throw new FsError(Errno.ENOENT, 'readdir');
+  if (!hits[0]!.isDir) throw new FsError(Errno.ENOTDIR, 'readdir');
+  return layeredListing(ctx, rel, hits, HIDDEN_LAYERED);
+}
+
+/** Where opendir holds the directory open: the top layer in layered mode, else the first branch that has it. */
+async function dirCandidates(ctx: OpContext, rel: Buffer): Promise<Array<{ b: Branch; rel: Buffer }>> {
+  if (!ctx.layered) return ctx.pool.branches.branches.map((b) => ({ b, rel }));
+  return (await ctx.layered.layers.resolve(rel)).slice(0, 1).map((h) => ({ b: h.branch, rel: h.rel }));
+}
 
 export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise<OpenReply> {
   const node = ctx.inodes.get(req.h.nodeid);
@@ -63,9 +80,9 @@ export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise
   // Held open on the first branch (in list order) that has the directory.
   let opened: { b: Branch; fd: number } | undefined;
   let firstError: unknown;
-  for (const b of ctx.pool.branches.branches) {
+  for (const { b, rel: at } of await dirCandidates(ctx, rel)) {
     try {
-      opened = { b, fd: await sys.open(b.rootFd, atPath(rel), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW) };
+      opened = { b, fd: await sys.open(b.rootFd, atPath(at), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW) };
       break;
     } catch (e) {
       firstError ??= e;
@@ -74,7 +91,7 @@ export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise
   if (!opened) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'opendir');
   const h = ctx.handles.addDir(node, opened.b, opened.fd);
   try {
-    h.entries = await mergedListing(ctx, rel, HIDDEN);
+    h.entries = await listingOf(ctx, rel);
   } catch (e) {
     ctx.handles.remove(h.fh);
     sys.closeQuietly(opened.fd);
@@ -87,7 +104,7 @@ async function listing(ctx: OpContext, h: DirHandle, offset: number): Promise<Me
   if (!h.entries || (offset === 0 && h.served)) {
     const rel = relOf(ctx, h.node);
     // A directory that lost its name is listed through the fd we hold.
-    h.entries = rel === undefined ? (await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch })) : await mergedListing(ctx, rel, HIDDEN);
+    h.entries = rel === undefined ? (await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch })) : await listingOf(ctx, rel);
   }
   h.served = true;
   return h.entries;
@@ -124,17 +141,20 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   const batch = entries.slice(req.offset, end);
   // One directory fd per branch for the batch: each stat is then a single
   // fstatat of a name, not a path walk.
-  const dirFds = new Map<Branch, number | undefined>();
-  const dirFd = async (b: Branch): Promise<number | undefined> => {
-    if (dirRel === undefined) return undefined;
-    if (!dirFds.has(b)) dirFds.set(b, await sys.open(b.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW).catch(() => undefined));
-    return dirFds.get(b);
+  // (Below an overlay redirect a layer's directory has its own path: e.dirRel.)
+  const dirFds = new Map<string, number | undefined>();
+  const dirFd = async (b: Branch, rel: Buffer | undefined): Promise<number | undefined> => {
+    if (rel === undefined) return undefined;
+    const key = `${b.index}:${rel.toString('latin1')}`;
+    if (!dirFds.has(key)) dirFds.set(key, await sys.open(b.rootFd, atPath(rel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW).catch(() => undefined));
+    return dirFds.get(key);
   };
   const stats: Array<sys.Stat | undefined> = [];
   try {
     for (const e of batch) {
-      const fd = isDot(e.name) ? undefined : await dirFd(e.branch);
-      stats.push(fd === undefined ? undefined : await sys.lstat(fd, e.name).catch(() => undefined));
+      const fd = isDot(e.name) || dirRel === undefined ? undefined : await dirFd(e.branch, e.dirRel ?? dirRel);
+      const st = fd === undefined ? undefined : await sys.lstat(fd, e.name).catch(() => undefined);
+      stats.push(st && fd !== undefined ? await shownStat(ctx, e.branch, { dir: fd, path: e.name }, st) : st);
     }
   } finally {
     for (const fd of dirFds.values()) if (fd !== undefined) sys.closeQuietly(fd);

@@ -12,13 +12,17 @@ import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Node } from '../union/inodes.js';
 import type { Branch } from '../union/branches.js';
-import { search, type OpContext } from './context.js';
+import { relOf, search, type OpContext } from './context.js';
 import { daemonOpenFlags } from './create.js';
 import { isOutOfSpace, moveOffFullBranch } from './moveonenospc.js';
 
 const O_ACCMODE = sys.O_ACCMODE;
 const O_WRONLY = sys.O_WRONLY;
 const AT_FDCWD = -100;
+const O_APPEND = 0o2000;
+
+/** An open that may change the file: it triggers a copy-up (write access, O_TRUNC, O_APPEND; overlay §1.5). */
+const opensForChange = (flags: number): boolean => (flags & O_ACCMODE) !== sys.O_RDONLY || (flags & (sys.O_TRUNC | O_APPEND)) !== 0;
 
 export type PassthroughIo = 'off' | 'ro' | 'wo' | 'rw';
 
@@ -52,6 +56,9 @@ export function openReply(ctx: OpContext, node: Node, branch: Branch, fd: number
 
 export async function open(ctx: OpContext, req: Req<Opcode.OPEN>): Promise<OpenReply> {
   const node = ctx.inodes.get(req.h.nodeid);
+  // Opening a lower file to change it copies it up first; a read-only open reads the lower file.
+  const rel = ctx.layered && opensForChange(req.flags) ? relOf(ctx, node) : undefined;
+  if (rel !== undefined) await ctx.layered!.copyUp.ensure(rel);
   const f = await search(ctx, 'open', node);
   // A file with no name left (O_TMPFILE, /proc/PID/fd/N) is reopened through
   // one of our fds; a named one by name, never following a symlink.
@@ -115,6 +122,8 @@ export async function release(ctx: OpContext, req: Req<Opcode.RELEASE>): Promise
 }
 
 export async function fsync(ctx: OpContext, req: Req<Opcode.FSYNC>): Promise<void> {
+  // fsync=0 / volatile (overlay mode): the caller asked for speed over durability.
+  if (ctx.layered && !ctx.layered.fsync) return;
   const h = ctx.handles.file(req.fh);
   if (req.fsyncFlags & abi.FUSE_FSYNC_FDATASYNC) await sys.fdatasync(h.fd);
   else await sys.fsync(h.fd);

@@ -2,9 +2,12 @@
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import type { EntryReply } from '../fuse/replies.js';
-import { Errno, knownErrno } from '../sys/errno.js';
+import { Errno, FsError, knownErrno } from '../sys/errno.js';
+import type { Node } from '../union/inodes.js';
+import { isReservedName } from '../union/whiteout.js';
+import { SCRATCH_NAME } from '../union/scratch.js';
 import * as sys from '../sys/fs.js';
-import { entryFor, parentOf, remember, search, statNode, type OpContext } from './context.js';
+import { branchLoc, entryFor, parentOf, remember, search, shownStat, statNode, type OpContext } from './context.js';
 
 const DOT = Buffer.from('.');
 const DOTDOT = Buffer.from('..');
@@ -18,8 +21,9 @@ export async function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): Promise<E
     return entryFor(ctx, target, await statNode(ctx, target));
   }
   try {
-    // The name is found where the getattr policy looks (ff: the first branch that has it).
     const rel = ctx.inodes.childPath(parent, req.name);
+    if (ctx.layered) return await lookupLayered(ctx, parent, req.name, rel);
+    // The name is found where the getattr policy looks (ff: the first branch that has it).
     const sel = await ctx.pool.select('getattr', rel);
     return remember(ctx, parent, req.name, sel.first, rel, await sel.stat(sel.first));
   } catch (e) {
@@ -29,6 +33,16 @@ export async function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): Promise<E
     }
     throw e;
   }
+}
+
+/** Overlay lookup: the top layer showing the name; `.wh.*` names and the scratch directory never exist. */
+async function lookupLayered(ctx: OpContext, parent: Node, name: Buffer, rel: Buffer): Promise<EntryReply> {
+  if (isReservedName(name) || (parent === ctx.inodes.root && name.equals(SCRATCH_NAME))) throw new FsError(Errno.ENOENT, 'lookup', rel);
+  const top = (await ctx.layered!.layers.resolve(rel))[0];
+  if (!top) throw new FsError(Errno.ENOENT, 'lookup', rel);
+  const loc = branchLoc(top.branch, top.rel);
+  const st = await shownStat(ctx, top.branch, loc, await sys.lstat(loc.dir, loc.path));
+  return remember(ctx, parent, name, top.branch, rel, st);
 }
 
 export function forget(ctx: OpContext, items: ReadonlyArray<readonly [bigint, bigint]>): void {

@@ -42,7 +42,8 @@ export async function statfs(ctx: OpContext, req: Req<Opcode.STATFS>): Promise<S
     files: sum((p) => p.v.files),
     ffree: sum((p) => p.v.ffree),
     bsize: Math.min(...parts.map((p) => p.v.bsize)),
-    namelen: Math.min(...parts.map((p) => p.v.namemax)),
+    // Overlay: 4 bytes short, so a `.wh.` whiteout always fits beside any name (§1.3).
+    namelen: Math.min(...parts.map((p) => p.v.namemax)) - (ctx.layered ? 4 : 0),
     frsize,
   };
 }

@@ -7,6 +7,7 @@ import * as sys from '../sys/fs.js';
 import { anySuccess, applyToBranches, rmdirFold, type FoldRule } from '../union/fold.js';
 import { atPath } from '../union/pool.js';
 import { parentOf, type OpContext } from './context.js';
+import { removeLayered } from './layered.js';
 
 async function removeEverywhere(
   ctx: OpContext,
@@ -16,6 +17,7 @@ async function removeEverywhere(
   rule: FoldRule<void>,
 ): Promise<void> {
   const parent = parentOf(ctx, req.h.nodeid);
+  if (ctx.layered) return removeLayered(ctx, parent, req.name, func);
   const rel = ctx.inodes.childPath(parent, req.name);
   const targets = (await ctx.pool.select(func, rel)).branches;
   await applyToBranches(targets, (b) => remove(b.rootFd, atPath(rel)), rule, func);

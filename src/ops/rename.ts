@@ -16,10 +16,12 @@ import { atPath } from '../union/pool.js';
 import { parentOf, type OpContext } from './context.js';
 import { cloneParentOnto, pathPreserving } from './link.js';
 import { renameExdev } from './exdev.js';
+import { renameLayered } from './layered.js';
 
 export async function rename(ctx: OpContext, req: Req<Opcode.RENAME> | Req<Opcode.RENAME2>): Promise<void> {
   const from = parentOf(ctx, req.h.nodeid);
   const to = parentOf(ctx, req.newdir);
+  if (ctx.layered) return renameLayered(ctx, from, req.oldname, to, req.newname, req.flags);
   const oldRel = ctx.inodes.childPath(from, req.oldname);
   const newRel = ctx.inodes.childPath(to, req.newname);
   const exchange = (req.flags & RENAME_EXCHANGE) !== 0;

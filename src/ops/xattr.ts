@@ -6,19 +6,32 @@ import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { Errno, FsError } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
+import { isPrivateXattr } from '../union/layers.js';
 import { actOnBranches, search, type OpContext } from './context.js';
 
 const TRUSTED = Buffer.from('trusted.');
 
+/**
+ * Overlay-private xattrs (layer markers, origins) belong to the layers, not
+ * the user: they cannot be set or removed (EPERM), read as absent (ENODATA),
+ * and are left out of listings (reference overlay.md §1.3).
+ */
+function refusePrivate(ctx: OpContext, name: Buffer, op: string): void {
+  if (ctx.layered && isPrivateXattr(name)) throw new FsError(Errno.EPERM, op, name);
+}
+
 export async function setxattr(ctx: OpContext, req: Req<Opcode.SETXATTR>): Promise<void> {
+  refusePrivate(ctx, req.name, 'setxattr');
   await actOnBranches(ctx, 'setxattr', ctx.inodes.get(req.h.nodeid), undefined, (at) => sys.lsetxattr(at.dir, at.path, req.name, req.value, req.flags));
 }
 
 export async function removexattr(ctx: OpContext, req: Req<Opcode.REMOVEXATTR>): Promise<void> {
+  refusePrivate(ctx, req.name, 'removexattr');
   await actOnBranches(ctx, 'removexattr', ctx.inodes.get(req.h.nodeid), undefined, (at) => sys.lremovexattr(at.dir, at.path, req.name));
 }
 
 export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promise<Buffer | number> {
+  if (ctx.layered && isPrivateXattr(req.name)) throw new FsError(Errno.ENODATA, 'getxattr', req.name);
   const f = await search(ctx, 'getxattr', ctx.inodes.get(req.h.nodeid));
   return sys.lgetxattr(f.loc.dir, f.loc.path, req.name, req.size);
 }
@@ -30,7 +43,7 @@ export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promi
  */
 export async function listxattr(ctx: OpContext, req: Req<Opcode.LISTXATTR>): Promise<Buffer | number> {
   const f = await search(ctx, 'listxattr', ctx.inodes.get(req.h.nodeid));
-  if (req.h.uid === 0) return sys.llistxattr(f.loc.dir, f.loc.path, req.size);
+  if (req.h.uid === 0 && !ctx.layered) return sys.llistxattr(f.loc.dir, f.loc.path, req.size);
   const all = await sys.llistxattr(f.loc.dir, f.loc.path, 65536);
   if (typeof all === 'number') return all;
   const kept: Buffer[] = [];
@@ -38,7 +51,9 @@ export async function listxattr(ctx: OpContext, req: Req<Opcode.LISTXATTR>): Pro
     const z = all.indexOf(0, p);
     const end = z < 0 ? all.length : z + 1;
     const name = all.subarray(p, end);
-    if (!name.subarray(0, TRUSTED.length).equals(TRUSTED)) kept.push(name);
+    const bare = name[name.length - 1] === 0 ? name.subarray(0, -1) : name;
+    const trusted = name.subarray(0, TRUSTED.length).equals(TRUSTED);
+    if (!(trusted && req.h.uid !== 0) && !(ctx.layered && isPrivateXattr(bare))) kept.push(name);
     p = end;
   }
   const list = Buffer.concat(kept);

@@ -256,6 +256,18 @@ export async function ficlone(destFd: number, srcFd: number): Promise<void> {
   check(await S.ficlone(destFd, srcFd), 'ioctl(FICLONE)');
 }
 
+/**
+ * Bulk copies always run on the thread pool, whatever the syscall mode: a
+ * copy-up of gigabytes must not stall every other request on the JS thread.
+ */
+const POOL: Syscalls = syscalls(false);
+export async function copyFileRangeOffLoop(fdIn: number, offIn: number, fdOut: number, offOut: number, len: number): Promise<number> {
+  return check(await POOL.copyFileRange(fdIn, offIn, fdOut, offOut, len, 0), 'copy_file_range');
+}
+export async function ficloneOffLoop(destFd: number, srcFd: number): Promise<void> {
+  check(await POOL.ficlone(destFd, srcFd), 'ioctl(FICLONE)');
+}
+
 // --- fd operations through node:fs. close never waits on the disk, so it
 // runs on this thread; fsync can take seconds, so it goes to the pool.
 export function close(fd: number): void {

@@ -24,7 +24,7 @@ export function prefixes(rel: Buffer): Buffer[] {
   return out;
 }
 
-async function copyXattrs(fromFd: number, from: Buffer, toFd: number, to: Buffer, opts: CloneOptions): Promise<void> {
+export async function copyXattrs(fromFd: number, from: Buffer, toFd: number, to: Buffer, opts: CloneOptions): Promise<void> {
   let list: Buffer | number;
   try {
     list = await sys.llistxattr(fromFd, from, 65536);

@@ -2,6 +2,9 @@
 // target branch, then an atomic rename into place. moveonenospc uses it now;
 // overlay copy-up will (one engine, as the brief asks).
 //
+// Bulk data always moves on the thread pool (never the JS thread), so a
+// multi-gigabyte copy-up leaves every other request flowing.
+//
 // Data goes by the cheapest means that works: FICLONE (a reflink, when both
 // sides share a filesystem that can), then copy_file_range (in-kernel), then
 // read/write. Metadata follows: owner, mode, xattrs, and atime/mtime last
@@ -13,13 +16,15 @@ import { Errno, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 
 const CHUNK = 1 << 20;
+/** copy_file_range per call: big enough to be cheap, small enough that one call never holds a pool thread for long. */
+const COPY_SLICE = 64 << 20;
 /** Temp files start with this, so leftovers of a crash can be found and removed. */
 export const TEMP_PREFIX = '.braidfs-tmp-';
 
 /** Copies `size` bytes; returns how it was done (for logs and tests). */
 export async function copyData(src: number, dst: number, size: number): Promise<'ficlone' | 'copy_file_range' | 'read-write'> {
   try {
-    await sys.ficlone(dst, src);
+    await sys.ficloneOffLoop(dst, src);
     return 'ficlone';
   } catch {
     // not a reflink-capable pair: fall through
@@ -27,7 +32,7 @@ export async function copyData(src: number, dst: number, size: number): Promise<
   let off = 0;
   try {
     while (off < size) {
-      const n = await sys.copyFileRange(src, off, dst, off, Math.min(size - off, 1 << 30), 0);
+      const n = await sys.copyFileRangeOffLoop(src, off, dst, off, Math.min(size - off, COPY_SLICE));
       if (n === 0) break;
       off += n;
     }

@@ -5,6 +5,8 @@ import type { DirEntry } from '../sys/fs.js';
 /** A directory entry of the union: the first branch (in list order) that has the name wins. */
 export interface MergedEntry extends DirEntry {
   readonly branch: Branch;
+  /** The directory's path on that branch, when it differs from the merged one (below an overlay redirect). */
+  readonly dirRel?: Buffer;
 }
 import type { Branch } from './branches.js';
 import type { Node } from './inodes.js';

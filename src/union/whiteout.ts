@@ -197,6 +197,18 @@ export async function isWhiteoutAt(fd: number, dirRel: Buffer, name: Buffer): Pr
   return (await lstatMaybe(fd, sys.joinPath(dirRel, whiteoutNameFor(name)))) !== undefined;
 }
 
+/** Whether the entry `name` (lstat `st`) is itself a whiteout: char 0/0, or an xattr whiteout in a marked directory. */
+export async function isWhiteoutEntry(fd: number, dirRel: Buffer, name: Buffer, st: Stat): Promise<boolean> {
+  if (isWhiteoutStat(st)) return true;
+  if (!sys.isReg(st.mode) || st.size !== 0) return false;
+  return (await dirHasXattrWhiteouts(fd, dirRel)) && (await isXattrWhiteoutFile(fd, sys.joinPath(dirRel, name), st));
+}
+
+/** Whether a `.wh.name` entry (any type) sits next to `name` in this layer. */
+export async function hasWhiteoutFile(fd: number, dirRel: Buffer, name: Buffer): Promise<boolean> {
+  return (await lstatMaybe(fd, sys.joinPath(dirRel, whiteoutNameFor(name)))) !== undefined;
+}
+
 export type WhiteoutForm = 'chardev' | 'whfile';
 
 const WHITEOUT_MODE = 0o700; // what fuse-overlayfs uses for both forms (§1.3 "What it writes")
