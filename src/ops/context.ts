@@ -79,8 +79,11 @@ export interface IdMap {
 /**
  * A node's identity: the file on the branch where it was found. Hard links
  * on one branch share it (and so share a nodeid, as they share an inode).
+ * In layered mode `st` carries a copy-up's origin dev/ino, yet the branch
+ * still differs: a copied-up file is a new kernel inode (same st_ino), so
+ * fds open on the lower file keep their own inode and passthrough backing.
  */
-export const identity = (b: Branch, st: Stat, layered = false): string => (layered ? `L:${st.dev}:${st.ino}` : `${b.index}:${st.dev}:${st.ino}`);
+export const identity = (b: Branch, st: Stat): string => `${b.index}:${st.dev}:${st.ino}`;
 export const fileType = (mode: number): number => mode & sys.S_IFMT;
 
 /** Where a file is on disk: a directory fd and a path relative to it (empty: the fd itself). */
@@ -202,7 +205,7 @@ export function entryFor(ctx: OpContext, node: Node, attr: FuseAttr): EntryReply
 
 /** Counts a kernel reference to parent/name, found on branch `b` with stat `st`, and builds its entry. */
 export function remember(ctx: OpContext, parent: Node, name: Buffer, b: Branch, rel: Buffer, st: Stat): EntryReply {
-  const node = ctx.inodes.remember(parent, name, identity(b, st, ctx.layered !== undefined), fileType(st.mode));
+  const node = ctx.inodes.remember(parent, name, identity(b, st), fileType(st.mode));
   return entryFor(ctx, node, toAttr(ctx, b, rel, st));
 }
 

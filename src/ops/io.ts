@@ -12,6 +12,7 @@ import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Node } from '../union/inodes.js';
 import type { Branch } from '../union/branches.js';
+import { OTHER_BACKING } from '../union/passthrough.js';
 import { relOf, search, type OpContext } from './context.js';
 import { daemonOpenFlags } from './create.js';
 import { isOutOfSpace, moveOffFullBranch } from './moveonenospc.js';
@@ -50,7 +51,12 @@ export function openReply(ctx: OpContext, node: Node, branch: Branch, fd: number
   const others = ctx.handles.openCount(node);
   const h = ctx.handles.addFile(node, branch, fd, flags);
   const attach = ctx.passthrough.has(node.id) || (others === 0 && modeAllows(ctx.passthroughIo, flags));
-  h.backingId = attach ? ctx.passthrough.acquire(node.id, fd) : 0;
+  const id = attach ? ctx.passthrough.acquire(node.id, fd, branch.index) : 0;
+  if (id === OTHER_BACKING) {
+    h.backingId = 0;
+    return { fh: h.fh, openFlags: abi.FOPEN_DIRECT_IO, backingId: 0 };
+  }
+  h.backingId = id;
   return { fh: h.fh, openFlags: h.backingId ? abi.FOPEN_PASSTHROUGH : 0, backingId: h.backingId };
 }
 

@@ -14,7 +14,12 @@ import type { Logger } from '../sys/log.js';
 interface Backing {
   id: number;
   refs: number;
+  /** Which file backs it (the branch it is on): a node's file can change under it (copy-up). */
+  file: number;
 }
+
+/** acquire()'s answer when the node is already backed by another file: serve this open with direct I/O. */
+export const OTHER_BACKING = -1;
 
 export class PassthroughTable {
   private readonly byNode = new Map<bigint, Backing>();
@@ -38,10 +43,16 @@ export class PassthroughTable {
     this.log.warn(`passthrough off: ${reason}; reads and writes go through the daemon`);
   }
 
-  /** The backing id for this open, or 0 to serve it in userspace. */
-  acquire(nodeId: bigint, fd: number): number {
+  /**
+   * The backing id for this open, or 0 to serve it in userspace. A node
+   * whose backing file is another file than `file` (a copy-up happened while
+   * a lower fd was open in passthrough) cannot take a second backing file,
+   * nor a cached open: OTHER_BACKING asks for a direct-I/O open instead.
+   */
+  acquire(nodeId: bigint, fd: number, file = 0): number {
     const b = this.byNode.get(nodeId);
     if (b) {
+      if (b.file !== file) return OTHER_BACKING;
       b.refs++;
       return b.id;
     }
@@ -55,7 +66,7 @@ export class PassthroughTable {
       }
       return 0;
     }
-    this.byNode.set(nodeId, { id, refs: 1 });
+    this.byNode.set(nodeId, { id, refs: 1, file });
     return id;
   }
 

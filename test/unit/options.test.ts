@@ -94,6 +94,7 @@ test('the defaults', (t) => {
     securityCapability: true,
     cacheFiles: 'off',
     cacheWriteback: false,
+    cow: false,
     cacheSymlinks: false,
     cacheReaddir: false,
     dropcacheonclose: false,
