@@ -21,7 +21,12 @@ import { UsageError } from './usage-error.js';
  */
 export function overlayInodes(config: Readonly<Config>, log: Logger): Partial<Config> {
   if (!config.overlay || config.inodecalc !== 'passthrough') return {};
-  const devs = new Set(config.branches.map((b) => statSync(b.path).dev));
+  let devs: Set<number>;
+  try {
+    devs = new Set(config.branches.map((b) => statSync(b.path).dev));
+  } catch {
+    return {}; // a missing layer: opening the branches reports it, clearly
+  }
   if (devs.size <= 1) return {};
   log.info('the layers are on different filesystems: inode numbers are hashed (inodecalc=devino-hash)');
   return { inodecalc: 'devino-hash' };

@@ -402,9 +402,9 @@ function optionLists(argv: readonly string[]): string[][] {
   return out;
 }
 
-/** True when some -o list has `lowerdir=`: the fuse-overlayfs command line, not the mergerfs one. */
+/** True when some -o list has `lowerdir=`, `upperdir=` or `workdir=`: the fuse-overlayfs command line, not the mergerfs one. */
 export function isOverlayCommandLine(argv: readonly string[]): boolean {
-  return optionLists(argv).some((list) => list.some((o) => o.startsWith('lowerdir=')));
+  return optionLists(argv).some((list) => list.some((o) => /^(lowerdir|upperdir|workdir)=/.test(o)));
 }
 
 /**
