@@ -11,6 +11,7 @@ import type { BranchSet } from '../union/branches.js';
 import { CopyUp } from '../union/copyup.js';
 import { makeIdMap } from '../union/idmap.js';
 import { Layers } from '../union/layers.js';
+import { OverrideStat } from '../union/override-stat.js';
 import { prepareScratch, sameFilesystem, SCRATCH_NAME, type Scratch } from '../union/scratch.js';
 import { UsageError } from './usage-error.js';
 
@@ -85,5 +86,7 @@ export function buildLayered(config: Readonly<Config>, branches: () => BranchSet
     fsync: o?.fsync ?? true,
     staticNlink: o?.staticNlink ?? false,
     ids: makeIdMap(o ?? { uidmapping: [], gidmapping: [], squash: { toRoot: false } }),
+    override: o && o.xattrPermissions !== 0 ? new OverrideStat(o.xattrPermissions) : undefined,
+    noxattrs: o?.noxattrs ?? false,
   };
 }

@@ -40,6 +40,8 @@ export function overlayConfig(cmd: OverlayMount, cwd: string = process.cwd()): C
       squash: cmd.squash,
       staticNlink: cmd.staticNlink,
       fsync: cmd.fsync,
+      xattrPermissions: cmd.xattrPermissions,
+      noxattrs: cmd.noxattrs,
     },
   };
   if (cmd.timeout !== undefined) {

@@ -48,6 +48,10 @@ export interface OverlaySettings {
   squash: { toRoot: boolean; toUid?: number; toGid?: number };
   staticNlink: boolean;
   fsync: boolean;
+  /** xattr_permissions: owner and mode kept in an xattr (1: security.fuseoverlayfs.*, 2: user.containers.*). */
+  xattrPermissions: 0 | 1 | 2;
+  /** noxattrs=1: every xattr operation answers ENOSYS. */
+  noxattrs: boolean;
 }
 
 export interface Config {

@@ -37,12 +37,23 @@ export async function setattr(ctx: OpContext, req: Req<Opcode.SETATTR>): Promise
     let gid = v & abi.FATTR_GID ? req.gid : -1;
     // Overlay id mapping: store the inside ids; squash_*: accept and do nothing (fuse-overlayfs).
     const stored = ctx.layered && !ctx.layered.ids.identity ? ctx.layered.ids.store(uid, gid) : { uid, gid };
-    if (stored) {
+    const override = ctx.layered?.override;
+    if (stored && override) {
+      // xattr_permissions: the owner goes in the xattr, the file on disk keeps the daemon's.
+      const s = stored;
+      await actOnBranches(ctx, 'chown', node, fh, async (at) => {
+        const cur = await override.current(at.dir, at.path);
+        await override.write(at.dir, at.path, { ...cur, uid: s.uid === -1 ? cur.uid : s.uid, gid: s.gid === -1 ? cur.gid : s.gid });
+      });
+    } else if (stored) {
       ({ uid, gid } = stored);
       await actOnBranches(ctx, 'chown', node, fh, (at) => sys.lchown(at.dir, at.path, uid, gid));
     }
   }
-  if (v & abi.FATTR_MODE) await actOnBranches(ctx, 'chmod', node, fh, (at) => sys.lchmod(at.dir, at.path, req.mode & 0o7777));
+  const override = ctx.layered?.override;
+  if (v & abi.FATTR_MODE && override) {
+    await actOnBranches(ctx, 'chmod', node, fh, async (at) => override.write(at.dir, at.path, { ...(await override.current(at.dir, at.path)), perm: req.mode & 0o7777 }));
+  } else if (v & abi.FATTR_MODE) await actOnBranches(ctx, 'chmod', node, fh, (at) => sys.lchmod(at.dir, at.path, req.mode & 0o7777));
   if (v & abi.FATTR_SIZE) await actOnBranches(ctx, 'truncate', node, fh, (at) => sys.truncate(at.dir, at.path, req.size));
   if (v & (abi.FATTR_ATIME | abi.FATTR_MTIME | abi.FATTR_ATIME_NOW | abi.FATTR_MTIME_NOW)) {
     const atime = time(v, abi.FATTR_ATIME, abi.FATTR_ATIME_NOW, req.atime, req.atimensec);

@@ -17,6 +17,7 @@ import type { Branch } from '../union/branches.js';
 import type { ControlStore } from './control.js';
 import type { CopyUp } from '../union/copyup.js';
 import type { Layers } from '../union/layers.js';
+import type { OverrideStat } from '../union/override-stat.js';
 import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/pool.js';
 import { applyToBranches, preferSearch } from '../union/fold.js';
 
@@ -65,6 +66,10 @@ export interface Layered {
   readonly staticNlink: boolean;
   /** How owners are shown and stored (uidmapping/gidmapping/squash_*). */
   readonly ids: IdMap;
+  /** xattr_permissions=1|2: owner and mode live in an xattr. */
+  readonly override: OverrideStat | undefined;
+  /** noxattrs=1: xattr operations answer ENOSYS. */
+  readonly noxattrs: boolean;
 }
 
 /** Owner translation between the layers (inside) and the mount (outside), as fuse-overlayfs does. */
@@ -85,6 +90,18 @@ export interface IdMap {
  */
 export const identity = (b: Branch, st: Stat): string => `${b.index}:${st.dev}:${st.ino}`;
 export const fileType = (mode: number): number => mode & sys.S_IFMT;
+
+/**
+ * In layered mode each name of a hard-linked file on a read-only layer is
+ * its own node (same st_ino): a change through one name copies up that name
+ * only, and the kernel must tell us which name it meant. Upper-layer links
+ * are real links and share a node.
+ */
+function layeredIdentity(ctx: OpContext, b: Branch, rel: Buffer, st: Stat): string {
+  const id = identity(b, st);
+  if (!ctx.layered || ctx.layered.layers.writable(b) || st.nlink < 2 || sys.isDir(st.mode)) return id;
+  return `${id}:${rel.toString('latin1')}`;
+}
 
 /** Where a file is on disk: a directory fd and a path relative to it (empty: the fd itself). */
 export interface Loc {
@@ -189,6 +206,8 @@ export async function shownStat(ctx: OpContext, b: Branch, loc: Loc, st: Stat): 
   const l = ctx.layered;
   if (!l) return st;
   let out = await l.layers.shownStat(b, loc, st);
+  const o = l.override && (await l.override.read(loc.dir, loc.path));
+  if (o) out = l.override!.apply(out, o);
   if (!l.ids.identity) out = { ...out, ...l.ids.show(out.uid, out.gid) };
   if (l.staticNlink && sys.isDir(out.mode)) out = { ...out, nlink: 1 };
   return out;
@@ -205,7 +224,7 @@ export function entryFor(ctx: OpContext, node: Node, attr: FuseAttr): EntryReply
 
 /** Counts a kernel reference to parent/name, found on branch `b` with stat `st`, and builds its entry. */
 export function remember(ctx: OpContext, parent: Node, name: Buffer, b: Branch, rel: Buffer, st: Stat): EntryReply {
-  const node = ctx.inodes.remember(parent, name, identity(b, st), fileType(st.mode));
+  const node = ctx.inodes.remember(parent, name, layeredIdentity(ctx, b, rel, st), fileType(st.mode));
   return entryFor(ctx, node, toAttr(ctx, b, rel, st));
 }
 
@@ -237,6 +256,15 @@ async function callerInGroup(h: Header, gid: number): Promise<boolean> {
  */
 export async function giveToCaller(ctx: OpContext, h: Header, at: Loc, parent: Loc, mode: number, st: Stat): Promise<Stat> {
   const ids = ctx.layered?.ids;
+  const override = ctx.layered?.override;
+  if (override) {
+    // xattr_permissions: the caller's owner and the requested mode go in the
+    // xattr; the file on disk stays the daemon's, readable by it (fuse-overlayfs: |0755).
+    const stored = ids && !ids.identity ? (ids.store(h.uid, h.gid) ?? { uid: 0, gid: 0 }) : { uid: h.uid, gid: h.gid };
+    await override.write(at.dir, at.path, { ...stored, perm: mode & 0o7777 });
+    if (!sys.isLnk(st.mode)) await sys.lchmod(at.dir, at.path, (st.mode & 0o7777) | 0o755);
+    return sys.lstat(at.dir, at.path);
+  }
   if (ids && !ids.identity) {
     // Overlay id mapping: the caller's ids as the layers store them (squash: the daemon keeps it).
     const stored = ids.store(h.uid, h.gid);

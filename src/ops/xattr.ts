@@ -17,7 +17,13 @@ const TRUSTED = Buffer.from('trusted.');
  * and are left out of listings (reference overlay.md §1.3).
  */
 function refusePrivate(ctx: OpContext, name: Buffer, op: string): void {
+  noXattrs(ctx, op);
   if (ctx.layered && isPrivateXattr(name)) throw new FsError(Errno.EPERM, op, name);
+}
+
+/** noxattrs=1 (overlay mode): ENOSYS, so the kernel stops asking. */
+function noXattrs(ctx: OpContext, op: string): void {
+  if (ctx.layered?.noxattrs) throw new FsError(Errno.ENOSYS, op);
 }
 
 export async function setxattr(ctx: OpContext, req: Req<Opcode.SETXATTR>): Promise<void> {
@@ -31,6 +37,7 @@ export async function removexattr(ctx: OpContext, req: Req<Opcode.REMOVEXATTR>):
 }
 
 export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promise<Buffer | number> {
+  noXattrs(ctx, 'getxattr');
   if (ctx.layered && isPrivateXattr(req.name)) throw new FsError(Errno.ENODATA, 'getxattr', req.name);
   const f = await search(ctx, 'getxattr', ctx.inodes.get(req.h.nodeid));
   return sys.lgetxattr(f.loc.dir, f.loc.path, req.name, req.size);
@@ -42,6 +49,7 @@ export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promi
  * daemon lists as root, it filters them out for everyone else.
  */
 export async function listxattr(ctx: OpContext, req: Req<Opcode.LISTXATTR>): Promise<Buffer | number> {
+  noXattrs(ctx, 'listxattr');
   const f = await search(ctx, 'listxattr', ctx.inodes.get(req.h.nodeid));
   if (req.h.uid === 0 && !ctx.layered) return sys.llistxattr(f.loc.dir, f.loc.path, req.size);
   const all = await sys.llistxattr(f.loc.dir, f.loc.path, 65536);

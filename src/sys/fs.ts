@@ -66,6 +66,7 @@ export const S_IFCHR = 0o020000;
 
 export const isDir = (mode: number): boolean => (mode & S_IFMT) === S_IFDIR;
 export const isReg = (mode: number): boolean => (mode & S_IFMT) === S_IFREG;
+export const isLnk = (mode: number): boolean => (mode & S_IFMT) === S_IFLNK;
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;

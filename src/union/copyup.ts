@@ -22,6 +22,7 @@ import * as sys from '../sys/fs.js';
 import type { Branch } from './branches.js';
 import { copyXattrs, prefixes } from './clonepath.js';
 import { copyData, copyMetadata, TEMP_PREFIX } from './copyfile.js';
+import { isOverrideStatName } from './override-stat.js';
 import { encodeOrigin, isPrivateXattr, ORIGIN_XATTR, type LayerHit, type Layers, type Origin } from './layers.js';
 
 export interface CopyUpEnv {
@@ -34,7 +35,16 @@ export interface CopyUpEnv {
 
 const atPath = (rel: Buffer): Buffer => (rel.length === 0 ? Buffer.from('.') : rel);
 const tempName = (): Buffer => Buffer.from(`${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
-const skipPrivate = { skipXattr: isPrivateXattr };
+/** Layer-private xattrs stay behind, except the xattr_permissions owner/mode, which belongs to the file. */
+const notCopied = (name: Buffer): boolean => isPrivateXattr(name) && !isOverrideStatName(name);
+const skipPrivate = { skipXattr: notCopied };
+
+/** Runs `change` in directory `dir`, then puts the directory's atime/mtime back. */
+async function keepingTimes(fd: number, dir: Buffer, change: () => Promise<void>): Promise<void> {
+  const st = await sys.lstat(fd, dir);
+  await change();
+  await sys.lutimens(fd, dir, { sec: st.atimeSec, nsec: st.atimeNsec }, { sec: st.mtimeSec, nsec: st.mtimeNsec });
+}
 
 export class CopyUp {
   private readonly inflight = new Map<string, Promise<LayerHit>>();
@@ -88,6 +98,8 @@ export class CopyUp {
    */
   async ensureDirChain(target: Branch, dirRel: Buffer): Promise<void> {
     const made: Array<{ path: Buffer; st: sys.Stat }> = [];
+    // The deepest directory that already existed gets a new entry: keep its times too.
+    let existing: { path: Buffer; st: sys.Stat } | undefined;
     for (const p of prefixes(dirRel)) {
       const have = await sys.lstat(target.rootFd, p).catch((e: unknown) => {
         if (knownErrno(e) === Errno.ENOENT) return undefined;
@@ -96,6 +108,10 @@ export class CopyUp {
       if (have) {
         if (!sys.isDir(have.mode)) throw new FsError(Errno.ENOTDIR, 'copy-up', p);
         continue;
+      }
+      if (made.length === 0) {
+        const parent = atPath(sys.dirPart(p));
+        existing = { path: parent, st: await sys.lstat(target.rootFd, parent) };
       }
       const src = (await this.env.layers.resolve(p))[0];
       if (!src) throw new FsError(Errno.ENOENT, 'copy-up', p);
@@ -113,19 +129,27 @@ export class CopyUp {
       await this.recordOrigin(target.rootFd, p, await this.originFor(src, st));
       made.push({ path: p, st });
     }
+    if (existing) made.unshift(existing);
     for (let i = made.length - 1; i >= 0; i--) {
       const { path, st } = made[i]!;
       await sys.lutimens(target.rootFd, path, { sec: st.atimeSec, nsec: st.atimeNsec }, { sec: st.mtimeSec, nsec: st.mtimeNsec });
     }
-    if (made.length > 0) this.env.layers.invalidate();
+    if (made.length > 1) this.env.layers.invalidate();
   }
 
-  /** The origin a copy of `src` must carry: its own, if it is itself a copy, else its dev/ino. */
-  private async originFor(src: LayerHit, st: sys.Stat): Promise<Origin> {
+  /**
+   * The origin a copy of `src` must carry: its own, if it is itself a copy,
+   * else its dev/ino. None for a file with other names: the copy breaks the
+   * link, and the names left below keep that inode number, so the copy needs
+   * its own (as the kernel's overlayfs without index=on).
+   */
+  private async originFor(src: LayerHit, st: sys.Stat): Promise<Origin | undefined> {
+    if (!sys.isDir(st.mode) && st.nlink > 1) return undefined;
     return (await this.env.layers.originOf(src.branch, { dir: src.branch.rootFd, path: atPath(src.rel) })) ?? { dev: st.dev, ino: st.ino };
   }
 
-  private async recordOrigin(dir: number, path: Buffer, o: Origin): Promise<void> {
+  private async recordOrigin(dir: number, path: Buffer, o: Origin | undefined): Promise<void> {
+    if (o === undefined) return;
     const name = ORIGIN_XATTR[this.env.layers.options.xattrNamespace];
     await sys.lsetxattr(dir, path, Buffer.from(name), encodeOrigin(o), 0).catch(() => undefined);
   }
@@ -140,20 +164,21 @@ export class CopyUp {
     try {
       if (sys.isReg(st.mode)) await this.buildFile(src, st, buildDir, tmp, origin);
       else await this.buildSpecial(src, st, buildDir, tmp);
-      await sys.rename2(buildDir, tmp, target.rootFd, rel, 0);
+      // A copy-up is not a change to the directory: its times stay (as the kernel does).
+      await keepingTimes(target.rootFd, atPath(sys.dirPart(rel)), () => sys.rename2(buildDir, tmp, target.rootFd, rel, 0));
     } catch (e) {
       await sys.unlink(buildDir, tmp).catch(() => undefined);
       throw e;
     }
   }
 
-  private async buildFile(src: LayerHit, st: sys.Stat, dir: number, tmp: Buffer, origin: Origin): Promise<void> {
+  private async buildFile(src: LayerHit, st: sys.Stat, dir: number, tmp: Buffer, origin: Origin | undefined): Promise<void> {
     const from = await sys.open(src.branch.rootFd, atPath(src.rel), sys.O_RDONLY | sys.O_NOFOLLOW);
     try {
       const to = await sys.open(dir, tmp, sys.O_WRONLY | sys.O_CREAT | sys.O_EXCL | sys.O_NOFOLLOW, 0o600);
       try {
         await copyData(from, to, st.size);
-        await copyMetadata(from, st, to, isPrivateXattr);
+        await copyMetadata(from, st, to, notCopied);
         await this.recordOrigin(to, sys.SELF, origin);
       } finally {
         sys.closeQuietly(to);

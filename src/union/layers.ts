@@ -47,7 +47,7 @@ const REDIRECT_XATTRS: readonly string[] = ['trusted.overlay.redirect', 'user.ov
  * or removed through the mount (§1.3 "Internal xattrs"; 1.10 let
  * user.overlay.* be set, a hole we close).
  */
-const PRIVATE_XATTR_PREFIXES: readonly Buffer[] = ['trusted.overlay.', 'user.overlay.', 'user.fuseoverlayfs.', 'user.containers.', 'trusted.braidfs.', 'user.braidfs.'].map((p) =>
+const PRIVATE_XATTR_PREFIXES: readonly Buffer[] = ['trusted.overlay.', 'user.overlay.', 'user.fuseoverlayfs.', 'security.fuseoverlayfs.', 'user.containers.', 'trusted.braidfs.', 'user.braidfs.'].map((p) =>
   Buffer.from(p),
 );
 export function isPrivateXattr(name: Buffer): boolean {
@@ -225,7 +225,8 @@ export class Layers {
     if (!this.writable(b)) return undefined;
     for (const n of [ORIGIN_XATTR.trusted, ORIGIN_XATTR.user]) {
       try {
-        const v = await sys.lgetxattr(loc.dir, loc.path.length ? loc.path : Buffer.from('.'), Buffer.from(n), 16);
+        // An empty path is the fd itself (a handle), never a branch root: callers pass "." for that.
+        const v = await sys.lgetxattr(loc.dir, loc.path, Buffer.from(n), 16);
         if (typeof v !== 'number') return decodeOrigin(v);
       } catch {
         // absent, or no xattrs here

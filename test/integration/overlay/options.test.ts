@@ -124,3 +124,30 @@ test.serial('without upperdir the mount is read-only: EROFS on every change, rea
   t.is(code(() => rmSync(m.path('f'))), 'EROFS');
   t.deepEqual(overlayOptionList(l), [`lowerdir=${l.lowers.join(':')}`]);
 });
+
+test.serial('xattr_permissions=2: owner and mode come from user.containers.override_stat, chmod/chown write it, copy-up keeps it', async (t) => {
+  const l = layers(t);
+  const f = join(l.lowers[0]!, 'owned');
+  t.is(spawnSync('setfattr', ['-n', 'user.containers.override_stat', '-v', '1000:1001:0640', f]).status, 0);
+  const m = await withOverlay(t, l, { options: ['xattr_permissions=2'] });
+  const st = statSync(m.path('owned'));
+  t.deepEqual([st.uid, st.gid, st.mode & 0o7777], [1000, 1001, 0o640]);
+  chownSync(m.path('owned'), 7, 8);
+  const up = join(l.upper!, 'owned');
+  t.is(spawnSync('getfattr', ['--only-values', '-n', 'user.containers.override_stat', up], { encoding: 'utf8' }).stdout, '7:8:0640');
+  t.deepEqual([lstatSync(up).uid, lstatSync(up).gid], [1000, 1000], 'the file on disk keeps its real owner');
+  const listed = spawnSync('getfattr', ['-d', '-m', '-', m.path('owned')], { encoding: 'utf8' }).stdout;
+  t.notRegex(listed, /override_stat/, 'private: not listed through the mount');
+  writeFileSync(m.path('fresh'), 'x', { mode: 0o600 });
+  t.regex(spawnSync('getfattr', ['--only-values', '-n', 'user.containers.override_stat', join(l.upper!, 'fresh')], { encoding: 'utf8' }).stdout, /^0:0:0600$/);
+  t.is(statSync(m.path('fresh')).mode & 0o7777, 0o600);
+});
+
+test.serial('noxattrs=1: xattr calls are refused; the files themselves still work', async (t) => {
+  const l = layers(t);
+  const m = await withOverlay(t, l, { options: ['noxattrs=1'] });
+  const r = spawnSync('getfattr', ['-n', 'user.x', m.path('owned')], { encoding: 'utf8' });
+  t.not(r.status, 0);
+  t.regex(r.stderr, /not supported/i);
+  t.is(statSync(m.path('owned')).size, 1);
+});
