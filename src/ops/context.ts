@@ -207,7 +207,7 @@ export async function shownStat(ctx: OpContext, b: Branch, loc: Loc, st: Stat): 
   if (!l) return st;
   let out = await l.layers.shownStat(b, loc, st);
   const o = l.override && (await l.override.read(loc.dir, loc.path));
-  if (o) out = l.override!.apply(out, o);
+  if (o) out = l.override.apply(out, o);
   if (!l.ids.identity) out = { ...out, ...l.ids.show(out.uid, out.gid) };
   if (l.staticNlink && sys.isDir(out.mode)) out = { ...out, nlink: 1 };
   return out;
