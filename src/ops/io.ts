@@ -68,6 +68,12 @@ export async function open(ctx: OpContext, req: Req<Opcode.OPEN>): Promise<OpenR
   const f = await search(ctx, 'open', node);
   // A file with no name left (O_TMPFILE, /proc/PID/fd/N) is reopened through
   // one of our fds; a named one by name, never following a symlink.
+  // The kernel still holds the pre-copy-up node, in passthrough on the lower
+  // file through an fd opened earlier; it takes no second backing file, nor
+  // a cached open. ESTALE makes the VFS walk the path again with
+  // LOOKUP_REVAL: the lookup then finds the copy, a new node, and the open
+  // is retried there (fds on the lower file keep the old node).
+  if (ctx.layered && ctx.passthrough.backedByOther(node.id, f.branch.index)) throw new FsError(Errno.ESTALE, 'open');
   const fd = f.loc.path.length
     ? await sys.open(f.loc.dir, f.loc.path, daemonOpenFlags(req.flags))
     : await sys.open(AT_FDCWD, Buffer.from(`/proc/self/fd/${f.loc.dir}`), daemonOpenFlags(req.flags) & ~sys.O_NOFOLLOW);

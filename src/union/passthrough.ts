@@ -79,6 +79,12 @@ export class PassthroughTable {
     if (r < 0) this.log.warn(`closing backing id ${b.id} failed: ${errnoName(-r)}`);
   }
 
+  /** Is this node in passthrough on another file than `file` (so an open of `file` would be refused)? */
+  backedByOther(nodeId: bigint, file: number): boolean {
+    const b = this.byNode.get(nodeId);
+    return b !== undefined && b.file !== file;
+  }
+
   /** Is this node currently served by passthrough? */
   has(nodeId: bigint): boolean {
     return this.byNode.has(nodeId);
