@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { OptionError, helpText } from '../config/options.js';
+import { OptionError, applyOption, findOption, helpText } from '../config/options.js';
 import { FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION } from '../fuse/abi.js';
 import { createLogger } from '../sys/log.js';
 import { parseArgs, type Command } from './args.js';
@@ -98,8 +98,16 @@ function background(argv: readonly string[]): void {
 function overlayCommand(argv: readonly string[]): Command {
   const o = parseOverlayArgs(argv);
   if (o.kind !== 'mount') return o;
-  for (const w of o.warnings) process.stderr.write(`braidfs: ${w}\n`);
   const config = overlayConfig(o);
+  // braidfs's own options (passthrough.io=, cache.*, syscalls=, ...) work here too; anything else only warns.
+  const applied = new Set<string>();
+  for (const opt of o.unknownOptions) {
+    const name = opt.split('=', 1)[0] ?? '';
+    if (findOption(name) === undefined || name === 'branches' || name === 'mountpoint') continue;
+    applyOption(config, opt);
+    applied.add(`unknown argument ignored: ${opt}`);
+  }
+  for (const w of o.warnings) if (!applied.has(w)) process.stderr.write(`braidfs: ${w}\n`);
   return { kind: 'mount', source: config.branches.map((b) => b.path).join(':'), mountpoint: o.mountpoint, foreground: o.foreground, config };
 }
 

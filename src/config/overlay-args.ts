@@ -100,6 +100,8 @@ export interface OverlayMount {
   ignored: string[];
   /** One per unknown option or flag, in the words fuse-overlayfs uses ("unknown argument ignored: X"). */
   warnings: string[];
+  /** The unknown -o options themselves, as given (the CLI applies those that are braidfs options). */
+  unknownOptions: string[];
 }
 
 export type OverlayCommand = { kind: 'version' } | { kind: 'help' } | OverlayMount;
@@ -260,6 +262,7 @@ interface Draft {
   debug: boolean;
   ignored: string[];
   warnings: string[];
+  unknown: string[];
 }
 
 type Apply = (d: Draft, v: string | undefined, name: string) => void;
@@ -381,6 +384,7 @@ function applyOverlayOption(d: Draft, opt: string): void {
   const apply = OPTIONS.get(name) ?? (name.startsWith('x-') || name === 'comment' ? silent : undefined);
   if (apply === undefined) {
     d.warnings.push(`unknown argument ignored: ${opt}`);
+    d.unknown.push(opt);
     return;
   }
   apply(d, value, name);
@@ -434,6 +438,7 @@ export function parseOverlayArgs(argv: readonly string[]): OverlayCommand {
     debug: false,
     ignored: [],
     warnings: [],
+    unknown: [],
   };
   const positional: string[] = [];
   let foreground = false;
@@ -498,6 +503,7 @@ export function parseOverlayArgs(argv: readonly string[]): OverlayCommand {
     debug: d.debug,
     ignored: d.ignored,
     warnings: d.warnings,
+    unknownOptions: d.unknown,
   };
   if (source !== undefined) out.source = source;
   if (d.upperdir !== undefined) out.upperdir = d.upperdir;

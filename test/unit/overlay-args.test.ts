@@ -65,6 +65,7 @@ test('podman rootfs invocation, verbatim', (t) => {
     debug: false,
     ignored: [],
     warnings: [],
+    unknownOptions: [],
   });
 });
 

@@ -151,3 +151,12 @@ test.serial('noxattrs=1: xattr calls are refused; the files themselves still wor
   t.regex(r.stderr, /not supported/i);
   t.is(statSync(m.path('owned')).size, 1);
 });
+
+test.serial("braidfs's own options work on the overlay command line (no warning), readable through /.braidfs", async (t) => {
+  const l = layers(t);
+  const m = await withOverlay(t, l, { options: ['passthrough.io=off', 'cache.attr=3'] });
+  const get = (name: string): string => spawnSync('getfattr', ['--only-values', '-n', `user.braidfs.${name}`, m.path('.braidfs')], { encoding: 'utf8' }).stdout;
+  t.is(get('passthrough.io'), 'off');
+  t.is(get('cache.attr'), '3');
+  t.notRegex(m.log(), /unknown argument ignored/);
+});
