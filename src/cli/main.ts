@@ -59,7 +59,8 @@ function fail(msg: string, readyFd: number | undefined): never {
  */
 function syslogSink(): ChildProcess | undefined {
   if (!existsSync('/usr/bin/logger')) return undefined;
-  const logger = spawn('/usr/bin/logger', ['-t', 'braidfs'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  // --prio-prefix: each line carries its own syslog priority (<PRI>), so levels survive.
+  const logger = spawn('/usr/bin/logger', ['-t', 'braidfs', '--prio-prefix'], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
   logger.on('error', () => undefined);
   return logger;
 }
@@ -69,7 +70,7 @@ function background(argv: readonly string[]): void {
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '-f', ...argv], {
     detached: true,
     stdio: ['ignore', 'ignore', logger?.stdin ?? 'ignore', 'pipe'],
-    env: { ...process.env, BRAIDFS_READY_FD: '3' },
+    env: { ...process.env, BRAIDFS_READY_FD: '3', ...(logger ? { BRAIDFS_SYSLOG: '1' } : {}) },
   });
   // Only the daemon holds the logger's input now; logger exits with it.
   logger?.stdin?.destroy();
@@ -130,7 +131,9 @@ function main(argv: readonly string[]): void {
     return;
   }
   if (!cmd.foreground) return background(argv);
-  const log = createLogger(cmd.config.debug ? 'debug' : 'info');
+  const syslog = process.env.BRAIDFS_SYSLOG === '1';
+  delete process.env.BRAIDFS_SYSLOG;
+  const log = createLogger(cmd.config.debug ? 'debug' : cmd.config.logLevel, undefined, syslog);
   // A daemon never dies of its own logging, nor of a stray rejection: log
   // it, keep serving. (Request handlers are already guarded by dispatch.)
   process.stderr.on('error', () => undefined);

@@ -1,5 +1,5 @@
 // The daemon proper: mount, serve until unmounted or signalled, clean up.
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../config/options.js';
 import { mount, unmount, MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../fuse/mount.js';
@@ -15,6 +15,7 @@ import { BranchSet } from '../union/branches.js';
 import { ConfigStore } from '../config/store.js';
 import { functionPolicies } from '../config/options.js';
 import { waitForBranches } from './branch-wait.js';
+import { reloadConfigFile } from './reload.js';
 import { buildLayered, overlayInodes, prepareScratchDirs } from './layered-setup.js';
 import { Pool } from '../union/pool.js';
 import { HandleTable } from '../union/handles.js';
@@ -43,6 +44,28 @@ function checkNesting(source: string, mountpoint: string): void {
   const inside = (a: string, b: string): boolean => a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
   if (inside(source, mountpoint)) throw new UsageError(`branch '${source}' is inside the mountpoint '${mountpoint}'; that would deadlock`);
   if (inside(mountpoint, source)) throw new UsageError(`mountpoint '${mountpoint}' is inside the branch '${source}'; that would deadlock`);
+}
+
+/** Without /dev/fuse nothing can mount; say what to do about it. */
+function checkDevFuse(): void {
+  if (!existsSync('/dev/fuse')) throw new UsageError('/dev/fuse is missing: load the fuse module (modprobe fuse), or give the container the device (--device /dev/fuse)');
+}
+
+/** A FUSE filesystem already on the mountpoint: mounting over it is almost always an fstab line run twice. */
+function checkNotMounted(mountpoint: string): void {
+  let info: string;
+  try {
+    info = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return;
+  }
+  for (const line of info.split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-');
+    const mp = f[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const type = f[sep + 1] ?? '';
+    if (sep > 0 && mp === mountpoint && type.startsWith('fuse')) throw new UsageError(`mountpoint '${mountpoint}' is busy: a ${type} filesystem is mounted there already (umount it first)`);
+  }
 }
 
 /** Tells the kernel to drop every cached name, attribute and page of this mount. */
@@ -97,6 +120,8 @@ export interface Served {
  */
 export async function serve(initial: Config, log: Logger, onReady: () => void): Promise<Served> {
   const mountpoint = checkDir('mountpoint', resolve(initial.mountpoint ?? '.'));
+  checkDevFuse();
+  checkNotMounted(mountpoint);
   const store = new ConfigStore({ ...initial, mountpoint, ...overlayInodes(initial, log) });
   const config = store.current;
   for (const name of config.ignored) log.info(`accepted and ignored: ${name}`);
@@ -157,6 +182,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     }
     ctx.pool = buildPool(next, branches);
     ctx.timeouts = { entry: next.cacheEntry, attr: next.cacheAttr, negative: next.cacheNegativeEntry };
+    if (!next.debug) log.setLevel(next.logLevel);
     log.info(`option ${name} changed`);
   });
   const session = new Session(
@@ -187,7 +213,8 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => log.info('SIGHUP: nothing to reload'));
+  // SIGHUP: the config file again; what can change at run time changes.
+  process.on('SIGHUP', () => reloadConfigFile(store, config.configFile, log));
   // SIGUSR1: forget everything the kernel cached (names, attributes, pages),
   // for when the source was changed behind the mount's back.
   process.on('SIGUSR1', () => {

@@ -33,6 +33,7 @@ export const STATFS_IGNORE = ['none', 'ro', 'nc'] as const;
 export const LINK_EXDEV = ['passthrough', 'rel-symlink', 'abs-base-symlink', 'abs-pool-symlink'] as const;
 export const RENAME_EXDEV = ['passthrough', 'rel-symlink', 'abs-symlink'] as const;
 export const XATTR_MODES = ['passthrough', 'noattr', 'nosys'] as const;
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const CACHE_FILES = ['off', 'partial', 'full', 'auto-full', 'per-process'] as const;
 
 /** One `category.X=P` or `func.Y=P`, key normalized (`func.getattr`), in the order given. */
@@ -103,6 +104,10 @@ export interface Config {
   noatime: boolean;
   fsname: string | undefined;
   debug: boolean;
+  /** The least severe log message written (stderr in the foreground, syslog in the background). */
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** The outermost `config=` file, which SIGHUP reads again. */
+  configFile?: string;
   /** Set by fuse-overlayfs's command line (never by an option): overlay mode. */
   overlay?: OverlaySettings;
   /** Options accepted but meaningless to braidfs (canonical names, once each): log "accepted and ignored: X". */
@@ -146,6 +151,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   noatime: false,
   fsname: undefined,
   debug: false,
+  logLevel: 'info',
   ignored: Object.freeze([]),
 } satisfies Config);
 
@@ -369,6 +375,7 @@ export const optionTable: readonly OptionSpec[] = [
         }
       }
       Object.assign(c, draft);
+      if (ctx.depth === 0) c.configFile ??= file;
     },
   },
   {
@@ -433,6 +440,7 @@ export const optionTable: readonly OptionSpec[] = [
     format: (c) => c.fsname ?? '',
   },
   flagOption(['debug'], 'debug', 'trace every request and reply (same as -d)', true, ''),
+  choiceOption(['log.level', 'loglevel'], 'logLevel', LOG_LEVELS, 'the least severe message logged: to stderr with -f, else to syslog with its priority', true),
   flagOption(['ro'], 'readOnly', 'mount read-only', false, ''),
   inverseFlag(['rw'], 'readOnly', 'mount read-write (the default)'),
   inverseFlag(['suid'], 'nosuid', 'honour setuid bits (default nosuid)'),

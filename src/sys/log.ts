@@ -12,15 +12,29 @@ export interface Logger {
   /** Logs a message once per key for the life of the process. */
   once(key: string, level: LogLevel, msg: string): void;
   readonly level: LogLevel;
+  setLevel(level: LogLevel): void;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+/** syslog severities (RFC 5424) of our levels, for logger(1) --prio-prefix. */
+const SEVERITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6, debug: 7 };
+const FACILITY_DAEMON = 3;
+
+/** One log line: plain for a terminal; with a `<PRI>` prefix when it goes to syslog through logger(1). */
+export function formatLine(level: LogLevel, msg: string, syslog: boolean, pid = process.pid): string {
+  const line = `braidfs[${pid}] ${level}: ${msg}\n`;
+  return syslog ? `<${FACILITY_DAEMON * 8 + SEVERITY[level]}>${line}` : line;
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l), syslog = false): Logger {
   const seen = new Set<string>();
   const emit = (lvl: LogLevel, msg: string): void => {
-    if (rank[lvl] <= rank[level]) write(`braidfs[${process.pid}] ${lvl}: ${msg}\n`);
+    if (rank[lvl] <= rank[level]) write(formatLine(lvl, msg, syslog));
   };
   return {
-    level,
+    get level() {
+      return level;
+    },
+    setLevel: (l) => void (level = l),
     error: (m) => emit('error', m),
     warn: (m) => emit('warn', m),
     info: (m) => emit('info', m),

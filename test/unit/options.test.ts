@@ -112,6 +112,7 @@ test('the defaults', (t) => {
     noatime: false,
     fsname: undefined,
     debug: false,
+    logLevel: 'info',
     maxWrite: 1024 * 1024,
   });
 });
