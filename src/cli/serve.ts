@@ -21,7 +21,8 @@ import { Pool } from '../union/pool.js';
 import { HandleTable } from '../union/handles.js';
 import { InodeTable } from '../union/inodes.js';
 import { LockTable } from '../union/locks.js';
-import { PassthroughTable } from '../union/passthrough.js';
+import { PassthroughTable, passthroughRefusal } from '../union/passthrough.js';
+import { PageCachePolicy } from '../union/pagecache.js';
 
 import { UsageError } from './usage-error.js';
 
@@ -44,6 +45,12 @@ function checkNesting(source: string, mountpoint: string): void {
   const inside = (a: string, b: string): boolean => a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
   if (inside(source, mountpoint)) throw new UsageError(`branch '${source}' is inside the mountpoint '${mountpoint}'; that would deadlock`);
   if (inside(mountpoint, source)) throw new UsageError(`mountpoint '${mountpoint}' is inside the branch '${source}'; that would deadlock`);
+}
+
+/** Why the kernel did not agree to passthrough at INIT. */
+function passthroughMissing(config: Readonly<Config>, writeback: boolean): string {
+  if (writeback || config.cacheWriteback) return 'cache.writeback was asked for, and the kernel does not combine the writeback cache with passthrough';
+  return 'the kernel did not offer FUSE passthrough (needs Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH)';
 }
 
 /** Without /dev/fuse nothing can mount; say what to do about it. */
@@ -155,6 +162,9 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   let seenIgnored = new Set(config.ignored);
 
   const passthrough = new PassthroughTable(mounted.fd, config.passthroughIo !== 'off', log);
+  // Say why up front when passthrough cannot work here, rather than at the first open.
+  const refusal = config.passthroughIo !== 'off' ? passthroughRefusal() : undefined;
+  if (refusal) passthrough.disable(refusal);
   const layered = config.overlay || config.cow ? buildLayered(config, () => branches, scratch, () => ctx) : undefined;
   const ctx: OpContext = {
     pool,
@@ -165,6 +175,8 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     passthrough,
     passthroughIo: config.passthroughIo,
     timeouts: { entry: config.cacheEntry, attr: config.cacheAttr, negative: config.cacheNegativeEntry },
+    cache: { files: config.cacheFiles, readdir: config.cacheReaddir, writeback: false },
+    pageCache: new PageCachePolicy(),
     log,
     daemonGid: process.getgid?.() ?? 0,
     ...(layered ? { layered } : {}),
@@ -183,16 +195,27 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     ctx.pool = buildPool(next, branches);
     ctx.timeouts = { entry: next.cacheEntry, attr: next.cacheAttr, negative: next.cacheNegativeEntry };
     if (!next.debug) log.setLevel(next.logLevel);
+    ctx.cache = { ...ctx.cache, files: next.cacheFiles, readdir: next.cacheReaddir };
     log.info(`option ${name} changed`);
   });
   const session = new Session(
     mounted.fd,
-    { maxWrite: config.maxWrite, passthrough: config.passthroughIo !== 'off', writebackCache: false, readdirplus: true, locks: true, maxBackground: 64, congestionThreshold: 48 },
+    {
+      maxWrite: config.maxWrite,
+      passthrough: config.passthroughIo !== 'off',
+      writebackCache: config.cacheWriteback,
+      cacheSymlinks: config.cacheSymlinks,
+      readdirplus: true,
+      locks: true,
+      maxBackground: 64,
+      congestionThreshold: 48,
+    },
     {
       handlers: makeHandlers(ctx),
       forget: (items) => forget(ctx, items),
       onInit: (n) => {
-        if (config.passthroughIo !== 'off' && !n.passthrough) passthrough.disable('the kernel did not offer FUSE passthrough (needs Linux >= 6.9)');
+        ctx.cache = { ...ctx.cache, writeback: n.has('WRITEBACK_CACHE') };
+        if (config.passthroughIo !== 'off' && !n.passthrough) passthrough.disable(passthroughMissing(config, n.has('WRITEBACK_CACHE')));
         onReady();
       },
     },

@@ -21,6 +21,8 @@ export interface SessionConfig {
   /** Ask for FUSE passthrough if the kernel offers it. */
   passthrough: boolean;
   writebackCache: boolean;
+  /** Let the kernel cache symlink targets (cache.symlinks). */
+  cacheSymlinks?: boolean;
   readdirplus: boolean;
   /** Ask the kernel to send GETLK/SETLK(W) (POSIX_LOCKS, FLOCK_LOCKS). */
   locks: boolean;
@@ -206,7 +208,12 @@ export class Session {
       bit('MAX_PAGES') |
       bit('INIT_EXT') |
       bit('SETXATTR_EXT') |
-      bit('ASYNC_DIO');
+      bit('ASYNC_DIO') |
+      // Pages the kernel caches are dropped when it sees mtime or size change on a getattr.
+      bit('AUTO_INVAL_DATA') |
+      // mmap keeps working on direct-I/O opens (cache.files=off), as with mergerfs's direct-io-allow-mmap.
+      bit('DIRECT_IO_ALLOW_MMAP');
+    if (c.cacheSymlinks) want |= bit('CACHE_SYMLINKS');
     // Not HANDLE_KILLPRIV: the daemon writes as root, which never clears
     // suid/sgid, so the kernel must keep doing it (it sends a SETATTR).
     if (c.readdirplus) want |= bit('DO_READDIRPLUS') | bit('READDIRPLUS_AUTO');

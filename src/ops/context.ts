@@ -17,9 +17,16 @@ import type { Branch } from '../union/branches.js';
 import type { ControlStore } from './control.js';
 import type { CopyUp } from '../union/copyup.js';
 import type { Layers } from '../union/layers.js';
+import type { CacheFiles, PageCachePolicy } from '../union/pagecache.js';
 import type { OverrideStat } from '../union/override-stat.js';
 import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/pool.js';
 import { applyToBranches, preferSearch } from '../union/fold.js';
+
+export interface CacheSettings {
+  files: CacheFiles;
+  readdir: boolean;
+  writeback: boolean;
+}
 
 export interface Timeouts {
   /** Seconds the kernel may cache a name → node. */
@@ -47,6 +54,9 @@ export interface OpContext {
   readonly passthroughIo: 'off' | 'ro' | 'wo' | 'rw';
   /** Replaced whole when cache.* options change at run time. */
   timeouts: Timeouts;
+  /** Page cache use (cache.files, cache.readdir) and whether the writeback cache was negotiated; replaced on change. */
+  cache: CacheSettings;
+  readonly pageCache: PageCachePolicy;
   readonly log: Logger;
   /** The daemon's own gid: what a file created by the daemon gets without setgid inheritance. */
   readonly daemonGid: number;

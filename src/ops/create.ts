@@ -107,11 +107,20 @@ export async function symlink(ctx: OpContext, req: Req<Opcode.SYMLINK>): Promise
 }
 
 /** open(2) flags for the daemon's own fd: never follow a symlink swapped in on disk. */
-export function daemonOpenFlags(flags: number): number {
+export function daemonOpenFlags(flags: number, writeback = false): number {
   // O_DIRECT is left to the kernel (passthrough reopens with it); our own
   // buffers are not aligned for it.
-  return (flags & ~(sys.O_CREAT | sys.O_EXCL | sys.O_NOCTTY | sys.O_DIRECT)) | sys.O_NOFOLLOW;
+  let f = (flags & ~(sys.O_CREAT | sys.O_EXCL | sys.O_NOCTTY | sys.O_DIRECT)) | sys.O_NOFOLLOW;
+  // With the writeback cache the kernel reads pages of write-only files and
+  // does appends itself (mergerfs does the same).
+  if (writeback) {
+    if ((f & sys.O_ACCMODE) === sys.O_WRONLY) f = (f & ~sys.O_ACCMODE) | sys.O_RDWR;
+    f &= ~O_APPEND;
+  }
+  return f;
 }
+
+const O_APPEND = 0o2000;
 
 export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<CreateReply> {
   const parent = parentOf(ctx, req.h.nodeid);
@@ -136,7 +145,7 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
     parentRel = placed.parentRel;
   }
   const at = branchLoc(b, rel);
-  const flags = daemonOpenFlags(req.flags);
+  const flags = daemonOpenFlags(req.flags, ctx.cache.writeback);
   let fd: number;
   let createdHere = true;
   try {
@@ -153,7 +162,7 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
     if (createdHere) st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, branchLoc(b, parentRel), req.mode, st);
     const entry = remember(ctx, parent, req.name, b, rel, st);
     const node = ctx.inodes.get(entry.nodeid);
-    return { entry, open: openReply(ctx, node, b, fd, req.flags) };
+    return { entry, open: await openReply(ctx, node, b, fd, req.flags, req.h.pid) };
   } catch (e) {
     sys.closeQuietly(fd);
     throw e;
@@ -164,11 +173,11 @@ export async function tmpfile(ctx: OpContext, req: Req<Opcode.TMPFILE>): Promise
   const parent = parentOf(ctx, req.h.nodeid);
   const { targets, parentRel } = await placeNew(ctx, 'create', parent);
   const b = targets[0]!;
-  const fd = await sys.open(b.rootFd, atPath(parentRel), daemonOpenFlags(req.flags) | sys.O_TMPFILE, req.mode & 0o7777);
+  const fd = await sys.open(b.rootFd, atPath(parentRel), daemonOpenFlags(req.flags, ctx.cache.writeback) | sys.O_TMPFILE, req.mode & 0o7777);
   try {
     const st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, branchLoc(b, parentRel), req.mode, await sys.fstat(fd));
     const node = ctx.inodes.rememberAnonymous(identity(b, st), fileType(st.mode));
-    return { entry: entryFor(ctx, node, toAttr(ctx, b, sys.SELF, st)), open: openReply(ctx, node, b, fd, req.flags) };
+    return { entry: entryFor(ctx, node, toAttr(ctx, b, sys.SELF, st)), open: await openReply(ctx, node, b, fd, req.flags, req.h.pid) };
   } catch (e) {
     sys.closeQuietly(fd);
     throw e;

@@ -9,6 +9,7 @@
 // on its first branch, so it can still be stat'ed and listed after rmdir.
 // READDIRPLUS stats the entries of one reply and counts a lookup for each
 // entry it hands out, as the kernel's FORGETs will expect.
+import * as abi from '../fuse/abi.js';
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { DirBuffer, type EntryReply, type OpenReply } from '../fuse/replies.js';
@@ -97,7 +98,8 @@ export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise
     sys.closeQuietly(opened.fd);
     throw e;
   }
-  return { fh: h.fh, openFlags: 0, backingId: 0 };
+  // cache.readdir: the kernel keeps listings (it drops them itself when it changes the directory).
+  return { fh: h.fh, openFlags: ctx.cache.readdir ? abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE : 0, backingId: 0 };
 }
 
 async function listing(ctx: OpContext, h: DirHandle, offset: number): Promise<MergedEntry[]> {

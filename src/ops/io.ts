@@ -47,7 +47,7 @@ function modeAllows(mode: PassthroughIo, flags: number): boolean {
  * so a node already in passthrough keeps every open in it, and a node with
  * cached opens keeps new ones cached too.
  */
-export function openReply(ctx: OpContext, node: Node, branch: Branch, fd: number, flags: number): OpenReply {
+export async function openReply(ctx: OpContext, node: Node, branch: Branch, fd: number, flags: number, pid: number): Promise<OpenReply> {
   const others = ctx.handles.openCount(node);
   const h = ctx.handles.addFile(node, branch, fd, flags);
   const attach = ctx.passthrough.has(node.id) || (others === 0 && modeAllows(ctx.passthroughIo, flags));
@@ -57,6 +57,11 @@ export function openReply(ctx: OpContext, node: Node, branch: Branch, fd: number
     return { fh: h.fh, openFlags: abi.FOPEN_DIRECT_IO, backingId: 0 };
   }
   h.backingId = id;
+  if (!id) {
+    // Not in passthrough: cache.files decides about the page cache.
+    const cacheFlags = await ctx.pageCache.openFlags(ctx.cache.files, node.id, pid, () => sys.fstat(fd));
+    return { fh: h.fh, openFlags: cacheFlags, backingId: 0 };
+  }
   return { fh: h.fh, openFlags: h.backingId ? abi.FOPEN_PASSTHROUGH : 0, backingId: h.backingId };
 }
 
@@ -75,9 +80,9 @@ export async function open(ctx: OpContext, req: Req<Opcode.OPEN>): Promise<OpenR
   // is retried there (fds on the lower file keep the old node).
   if (ctx.layered && ctx.passthrough.backedByOther(node.id, f.branch.index)) throw new FsError(Errno.ESTALE, 'open');
   const fd = f.loc.path.length
-    ? await sys.open(f.loc.dir, f.loc.path, daemonOpenFlags(req.flags))
-    : await sys.open(AT_FDCWD, Buffer.from(`/proc/self/fd/${f.loc.dir}`), daemonOpenFlags(req.flags) & ~sys.O_NOFOLLOW);
-  return openReply(ctx, node, f.branch, fd, req.flags);
+    ? await sys.open(f.loc.dir, f.loc.path, daemonOpenFlags(req.flags, ctx.cache.writeback))
+    : await sys.open(AT_FDCWD, Buffer.from(`/proc/self/fd/${f.loc.dir}`), daemonOpenFlags(req.flags, ctx.cache.writeback) & ~sys.O_NOFOLLOW);
+  return openReply(ctx, node, f.branch, fd, req.flags, req.h.pid);
 }
 
 export async function read(ctx: OpContext, req: Req<Opcode.READ>): Promise<Buffer> {

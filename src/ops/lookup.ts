@@ -49,7 +49,10 @@ export function forget(ctx: OpContext, items: ReadonlyArray<readonly [bigint, bi
   for (const [id, n] of items) {
     ctx.inodes.forget(id, Number(n));
     // A node that is gone holds no locks any more.
-    if (!ctx.inodes.has(id)) ctx.locks.dropNode(id);
+    if (!ctx.inodes.has(id)) {
+      ctx.locks.dropNode(id);
+      ctx.pageCache.forget(id);
+    }
   }
 }
 

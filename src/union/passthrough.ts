@@ -7,6 +7,7 @@
 // release closes it. The first refusal that says "not allowed here" (EPERM:
 // not root, a user namespace, writeback cache) turns passthrough off for the
 // whole mount, with one log line saying why.
+import { readFileSync } from 'node:fs';
 import { native } from '../native/index.js';
 import { Errno, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
@@ -20,6 +21,22 @@ interface Backing {
 
 /** acquire()'s answer when the node is already backed by another file: serve this open with direct I/O. */
 export const OTHER_BACKING = -1;
+
+/**
+ * Why this process cannot register backing files at all, if that can be
+ * told before trying: the kernel wants CAP_SYS_ADMIN in the initial user
+ * namespace.
+ */
+export function passthroughRefusal(): string | undefined {
+  if (process.getuid?.() !== 0) return 'not running as root (the kernel lets only privileged servers register backing files)';
+  try {
+    const map = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+    if (!(map[0] === '0' && map[1] === '0' && map[2] === '4294967295')) return 'running in a user namespace (backing files need CAP_SYS_ADMIN in the initial one)';
+  } catch {
+    // no /proc: let the first open find out
+  }
+  return undefined;
+}
 
 export class PassthroughTable {
   private readonly byNode = new Map<bigint, Backing>();
@@ -40,7 +57,7 @@ export class PassthroughTable {
   disable(reason: string): void {
     if (!this.on) return;
     this.on = false;
-    this.log.warn(`passthrough off: ${reason}; reads and writes go through the daemon`);
+    this.log.warn(`passthrough off: ${reason}; reads and writes are served in userspace`);
   }
 
   /**
@@ -62,7 +79,9 @@ export class PassthroughTable {
       if (-id === Errno.EPERM) {
         this.disable('the kernel refused a backing file (EPERM: needs CAP_SYS_ADMIN in the initial user namespace, and no writeback cache)');
       } else {
-        this.log.once(`backing-${-id}`, 'warn', `passthrough refused for one file (${errnoName(-id)}); serving it in userspace`);
+        // EINVAL: the file sits on overlayfs or another FUSE mount, deeper than the stacking limit the kernel allows.
+        const why = -id === Errno.EINVAL ? 'EINVAL: the branch is a stacked filesystem (overlayfs or FUSE) deeper than the passthrough stack limit' : errnoName(-id);
+        this.log.once(`backing-${-id}`, 'warn', `passthrough refused for a file (${why}); serving such files in userspace`);
       }
       return 0;
     }

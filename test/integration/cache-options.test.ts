@@ -1,0 +1,121 @@
+// The caching options (mergerfs's meanings): each must make a difference
+// (shown by a change made behind the mount's back, which caching hides),
+// and none may serve stale data after a change made through the mount.
+import test from 'ava';
+import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { withMount } from '../helpers/mount.js';
+import { waitFor } from './util.js';
+
+/** Puts back a file's exact mtime (ns) after a change behind the mount, so nothing but content changed. */
+function restoreMtime(path: string, mtimeNs: bigint): void {
+  const sec = mtimeNs / 1_000_000_000n;
+  const nsec = (mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
+  const r = spawnSync('touch', ['-m', '-d', `@${sec}.${nsec}`, path]);
+  if (r.status !== 0) throw new Error(`touch failed: ${r.stderr.toString()}`);
+}
+
+const noPassthrough = 'passthrough.io=off';
+
+test('cache.files=off (default without passthrough): a change behind the mount is seen at once, even through an open fd', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough] });
+  writeFileSync(m.src('f'), 'one');
+  const fd = openSync(m.path('f'), 'r');
+  const buf = Buffer.alloc(3);
+  readSync(fd, buf, 0, 3, 0);
+  t.is(buf.toString(), 'one');
+  writeFileSync(m.src('f'), 'two');
+  readSync(fd, buf, 0, 3, 0);
+  closeSync(fd);
+  t.is(buf.toString(), 'two', 'direct I/O: no page cache to go stale');
+});
+
+test('cache.files=full keeps pages across opens (a change behind the mount stays hidden), yet writes through the mount are seen', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'cache.files=full', 'cache.attr=60'] });
+  writeFileSync(m.src('f'), 'one');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'one');
+  // Same size and mtime, behind the mount's back: only the page cache can tell.
+  const before = statSync(m.src('f'), { bigint: true }).mtimeNs;
+  writeFileSync(m.src('f'), 'two');
+  restoreMtime(m.src('f'), before);
+  t.is(readFileSync(m.path('f'), 'utf8'), 'one', 'the kernel kept the cached pages (KEEP_CACHE)');
+  writeFileSync(m.path('f'), 'three');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'three', 'a write through the mount is never served stale');
+  appendFileSync(m.path('f'), '+');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'three+');
+});
+
+test('cache.files=auto-full keeps pages only while mtime and size are unchanged', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'cache.files=auto-full', 'cache.attr=0'] });
+  writeFileSync(m.src('f'), 'one');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'one');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'one');
+  const before = statSync(m.src('f'), { bigint: true }).mtimeNs;
+  writeFileSync(m.src('f'), 'two');
+  restoreMtime(m.src('f'), before);
+  t.is(readFileSync(m.path('f'), 'utf8'), 'one', 'mtime and size as before: pages kept');
+  writeFileSync(m.src('f'), 'changed behind');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'changed behind', 'size and mtime changed: cache dropped at open');
+});
+
+test('cache.files=partial: the cache is dropped at each open', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'cache.files=partial'] });
+  writeFileSync(m.src('f'), 'one');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'one');
+  writeFileSync(m.src('f'), 'two');
+  t.is(readFileSync(m.path('f'), 'utf8'), 'two');
+});
+
+test('cache.writeback: appends and partial writes land right; passthrough is off with one line saying why', async (t) => {
+  const m = await withMount(t, { options: ['cache.writeback=true', 'cache.files=partial'] });
+  writeFileSync(m.path('f'), 'hello');
+  appendFileSync(m.path('f'), ' world');
+  const fd = openSync(m.path('f'), 'r+');
+  writeSync(fd, 'J', 0);
+  closeSync(fd);
+  const wfd = openSync(m.path('f'), 'a');
+  writeSync(wfd, '!');
+  closeSync(wfd);
+  t.is(readFileSync(m.path('f'), 'utf8'), 'Jello world!');
+  t.is(readFileSync(m.src('f'), 'utf8'), 'Jello world!', 'on disk after close');
+  // The line is written at INIT; stderr may reach us a little later.
+  await waitFor(() => /passthrough off: cache\.writeback/.test(m.log()), 3000);
+  t.regex(m.log(), /passthrough off: cache\.writeback/);
+});
+
+test('cache.readdir: listings are cached, yet a file made or removed through the mount shows at once', async (t) => {
+  const m = await withMount(t, { options: ['cache.readdir=true', 'cache.entry=60', 'cache.attr=60'] });
+  mkdirSync(m.path('d'));
+  writeFileSync(m.path('d', 'a'), '');
+  t.deepEqual(readdirSync(m.path('d')), ['a']);
+  writeFileSync(m.path('d', 'b'), '');
+  t.deepEqual(readdirSync(m.path('d')).sort(), ['a', 'b']);
+  unlinkSync(m.path('d', 'a'));
+  t.deepEqual(readdirSync(m.path('d')), ['b']);
+  const before = statSync(m.src('d'), { bigint: true }).mtimeNs;
+  writeFileSync(m.src('d', 'behind'), '');
+  restoreMtime(m.src('d'), before);
+  t.deepEqual(readdirSync(m.path('d')), ['b'], 'a cached listing does not see a change behind the mount (same mtime)');
+});
+
+test('cache.symlinks: targets are cached, yet a symlink replaced through the mount reads its new target', async (t) => {
+  const m = await withMount(t, { options: ['cache.symlinks=true', 'cache.entry=60', 'cache.attr=60'] });
+  symlinkSync('first', m.path('l'));
+  t.is(readlinkSync(m.path('l')), 'first');
+  symlinkSync('second', m.path('l2'));
+  renameSync(m.path('l2'), m.path('l'));
+  t.is(readlinkSync(m.path('l')), 'second');
+});
+
+test('cache.attr and cache.negative_entry: long timeouts never hide changes made through the mount', async (t) => {
+  const m = await withMount(t, { options: ['cache.attr=60', 'cache.entry=60', 'cache.negative_entry=60'] });
+  t.throws(() => statSync(m.path('later')), { code: 'ENOENT' });
+  writeFileSync(m.path('later'), 'x');
+  t.is(statSync(m.path('later')).size, 1, 'a cached negative entry is replaced by the create');
+  chmodSync(m.path('later'), 0o600);
+  t.is(statSync(m.path('later')).mode & 0o777, 0o600);
+  appendFileSync(m.path('later'), 'yz');
+  t.is(statSync(m.path('later')).size, 3);
+  unlinkSync(m.path('later'));
+  t.throws(() => statSync(m.path('later')), { code: 'ENOENT' });
+});
