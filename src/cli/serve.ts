@@ -205,6 +205,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       passthrough: config.passthroughIo !== 'off',
       writebackCache: config.cacheWriteback,
       cacheSymlinks: config.cacheSymlinks,
+      reader: process.env.BRAIDFS_READER === 'thread' ? 'thread' : 'poll',
       readdirplus: true,
       locks: true,
       maxBackground: 64,

@@ -21,6 +21,8 @@ export interface SessionConfig {
   /** Ask for FUSE passthrough if the kernel offers it. */
   passthrough: boolean;
   writebackCache: boolean;
+  /** How /dev/fuse is read: on the event loop (poll, default) or by a reader thread. */
+  reader?: 'poll' | 'thread';
   /** Let the kernel cache symlink targets (cache.symlinks). */
   cacheSymlinks?: boolean;
   readdirplus: boolean;
@@ -93,11 +95,15 @@ export class Session {
   start(): void {
     // Room for the largest WRITE: in_header + write_in + max_write, plus slack.
     const bufsize = Math.max(abi.FUSE_MIN_READ_BUFFER, this.config.maxWrite + 8192);
-    const r = native.startReader(this.fd, bufsize, (buf, errno) => {
+    const onMessage = (buf: Buffer | null, errno: number): void => {
       if (buf) this.onRequest(buf);
       else this.finish(errno);
-    });
-    if (r < 0) throw new Error(`braidfs: could not start the reader thread (${errnoName(-r)})`);
+    };
+    // The event loop reads /dev/fuse itself (one wake-up per request, no
+    // hand-off between threads); the reader thread is the fallback.
+    let r = this.config.reader === 'thread' ? -1 : native.startPollReader(this.fd, bufsize, onMessage);
+    if (r < 0) r = native.startReader(this.fd, bufsize, onMessage);
+    if (r < 0) throw new Error(`braidfs: could not start reading /dev/fuse (${errnoName(-r)})`);
   }
 
   private finish(errno: number): void {
