@@ -269,11 +269,11 @@ function policyOption(key: string, doc: string): OptionSpec {
 
 const policyOptions: OptionSpec[] = [
   ...CATEGORIES.map((cat) =>
-    policyOption(`category.${cat}`, `the policy of every ${cat} function (${CATEGORY_FUNCTIONS[cat].join(', ')}), overriding earlier func.* of them; default ${DEFAULT_POLICY[cat]}`),
+    policyOption(`category.${cat}`, `the policy of every ${cat} function (${CATEGORY_FUNCTIONS[cat].join(', ')}), replacing any func.* of them given earlier`),
   ),
   ...FUNCTION_NAMES.map((f) => {
     const cat = CATEGORY_OF.get(f) ?? 'search';
-    return policyOption(`func.${f}`, `the policy of one ${cat} function alone; default ${DEFAULT_POLICY[cat]}`);
+    return policyOption(`func.${f}`, `the policy of this ${cat} function alone`);
   }),
 ];
 
@@ -429,11 +429,11 @@ export const optionTable: readonly OptionSpec[] = [
     false,
   ),
   // The mount.
-  flagOption(['allow_other'], 'allowOther', 'let every user use the mount (default when root)', false, ''),
+  flagOption(['allow_other'], 'allowOther', 'let every user use the mount (takes effect only when braidfs runs as root)', false, ''),
   {
     names: ['fsname'],
     value: 'NAME',
-    doc: 'the name shown as the mount source; default the branch paths minus their common prefix',
+    doc: 'the name shown as the source of the mount',
     kind: 'option',
     runtime: false,
     apply: (c, v) => (c.fsname = v ?? ''),
@@ -442,20 +442,20 @@ export const optionTable: readonly OptionSpec[] = [
   flagOption(['debug'], 'debug', 'trace every request and reply (same as -d)', true, ''),
   choiceOption(['log.level', 'loglevel'], 'logLevel', LOG_LEVELS, 'the least severe message logged: to stderr with -f, else to syslog with its priority', true),
   flagOption(['ro'], 'readOnly', 'mount read-only', false, ''),
-  inverseFlag(['rw'], 'readOnly', 'mount read-write (the default)'),
-  inverseFlag(['suid'], 'nosuid', 'honour setuid bits (default nosuid)'),
-  flagOption(['nosuid'], 'nosuid', 'ignore setuid bits (default)', false, ''),
-  inverseFlag(['dev'], 'nodev', 'allow device files to be opened (default nodev)'),
-  flagOption(['nodev'], 'nodev', 'refuse to open device files (default)', false, ''),
-  inverseFlag(['exec'], 'noexec', 'allow execution (default)'),
-  flagOption(['noexec'], 'noexec', 'refuse execution', false, ''),
+  inverseFlag(['rw'], 'readOnly', 'mount read-write'),
+  inverseFlag(['suid'], 'nosuid', 'honour setuid and setgid bits'),
+  flagOption(['nosuid'], 'nosuid', 'ignore setuid and setgid bits', false, ''),
+  inverseFlag(['dev'], 'nodev', 'allow device files to be opened'),
+  flagOption(['nodev'], 'nodev', 'refuse to open device files', false, ''),
+  inverseFlag(['exec'], 'noexec', 'allow programs to be executed'),
+  flagOption(['noexec'], 'noexec', 'refuse to execute programs', false, ''),
   flagOption(['noatime'], 'noatime', 'do not update access times', false, ''),
-  inverseFlag(['atime', 'relatime'], 'noatime', 'update access times (default)'),
+  inverseFlag(['atime', 'relatime'], 'noatime', 'update access times'),
   { names: ['default_permissions'], value: '', doc: 'always on: the kernel checks permissions', kind: 'meta', runtime: false, apply: (_c, v, n) => void noValue(n, v) },
   { names: ['defaults'], value: '', doc: 'fstab placeholder, ignored', kind: 'meta', runtime: false, apply: (_c, v, n) => void noValue(n, v) },
   // Read-only information for runtime control.
-  info('version', 'the braidfs version (read-only)', braidfsVersion),
-  info('pid', 'the daemon\'s process id (read-only)', () => String(process.pid)),
+  info('version', 'the braidfs version', braidfsVersion),
+  info('pid', 'the daemon\'s process id', () => String(process.pid)),
   // mergerfs, libfuse and fstab options braidfs accepts and ignores.
   ...compatOptions,
 ];
@@ -515,12 +515,70 @@ export function applyOption(c: Config, opt: string, ctx: ApplyContext = AT_MOUNT
   applyNamed(c, name, value, ctx);
 }
 
-/** The options runtime control shows (canonical names; `user.braidfs.<name>`), in table order. */
+/**
+ * The options runtime control shows (canonical names; `user.braidfs.<name>`),
+ * in table order: every entry with a current value to show (format()). Left
+ * out by design: `config` (it reads a file; there is no value to show), the
+ * value-less inverse flags (`rw`, `suid`, …: their twin `ro`, `nosuid`, …
+ * shows the state), and the compatibility entries, which braidfs ignores.
+ */
 export function listedOptions(): string[] {
   return optionTable.filter((s) => s.format !== undefined).map((s) => s.names[0] ?? '');
 }
 
 // --- documentation ------------------------------------------------------------------
+// --help (helpText), the man page's option list (manOptions) and
+// examples/braidfs.conf (config/manpage.ts) render the table through the
+// helpers below, so an entry added to the table shows up in all of them at
+// once; test/unit/docs.test.ts checks that they agree.
+
+/** Defaults worked out at mount time rather than stored in `defaults`. */
+const COMPUTED_DEFAULTS: Readonly<Record<string, string>> = { fsname: 'the branch paths minus their common prefix' };
+
+/**
+ * The default of an `option` entry as a user would write it; undefined for
+ * information and compatibility entries, whose default means nothing. A flag
+ * without a value is "on" when giving it changes nothing.
+ */
+export function optionDefault(s: OptionSpec): string | undefined {
+  if (s.kind !== 'option') return undefined;
+  const main = s.names[0] ?? '';
+  const computed = COMPUTED_DEFAULTS[main];
+  if (computed !== undefined) return computed;
+  if (s.value === '') {
+    const c: Config = { ...defaults };
+    s.apply(c, undefined, main, AT_MOUNT);
+    return (Object.keys(defaults) as (keyof Config)[]).every((k) => c[k] === defaults[k]) ? 'on' : 'off';
+  }
+  const v = s.format?.(defaults) ?? '';
+  return v === '' ? 'none' : v;
+}
+
+/** What the docs add to an entry's doc: its default and whether it can change while mounted. */
+export function optionNotes(s: OptionSpec): string[] {
+  if (s.kind === 'info') return ['read-only'];
+  if (s.kind !== 'option') return [];
+  return [`default ${optionDefault(s) ?? 'none'}`, s.runtime ? 'can change at run time' : 'set at mount only'];
+}
+
+/** The table's three parts, each a section of --help, the man page and the example config file. */
+export const OPTION_SECTIONS: ReadonlyArray<{ readonly title: string; readonly pick: (s: OptionSpec) => boolean }> = [
+  { title: 'Mount options', pick: (s) => s.kind === 'option' },
+  { title: 'Read-only information (runtime control only)', pick: (s) => s.kind === 'info' },
+  { title: 'Accepted for compatibility with mergerfs, libfuse and fstab', pick: (s) => s.kind === 'ignored' || s.kind === 'meta' },
+];
+
+/** Entries in table order, consecutive ones with the same doc, kind and notes merged (func.*, the ignored flags). */
+export function optionGroups(specs: readonly OptionSpec[]): OptionSpec[][] {
+  const key = (s: OptionSpec): string => `${s.kind}\0${s.doc}\0${optionNotes(s).join('\0')}`;
+  const out: OptionSpec[][] = [];
+  for (const s of specs) {
+    const last = out[out.length - 1];
+    if (last?.[0] !== undefined && key(last[0]) === key(s)) last.push(s);
+    else out.push([s]);
+  }
+  return out;
+}
 
 function synopsis(s: OptionSpec): string {
   const main = s.names[0] ?? '';
@@ -528,78 +586,60 @@ function synopsis(s: OptionSpec): string {
   return `-o ${main}${s.value ? `=${s.value}` : ''}${aliases}`;
 }
 
-/** The doc plus what the table knows about the default and when it can change. */
-function details(s: OptionSpec): string {
-  const notes: string[] = [];
-  const dflt = s.kind === 'option' && s.value !== '' && s.format ? s.format(defaults) : '';
-  if (dflt !== '' && !/default/.test(s.doc)) notes.push(`default ${dflt}`);
-  if (s.kind === 'option' && s.runtime) notes.push('settable at run time');
-  return notes.length ? `${s.doc} [${notes.join('; ')}]` : s.doc;
-}
-
-/** Entries in table order, consecutive ones with the same doc and kind merged. */
-function groups(specs: readonly OptionSpec[]): OptionSpec[][] {
-  const out: OptionSpec[][] = [];
-  for (const s of specs) {
-    const last = out[out.length - 1];
-    const head = last?.[0];
-    if (last && head && head.doc === s.doc && head.kind === s.kind) last.push(s);
-    else out.push([s]);
-  }
-  return out;
-}
-
-function wrap(items: readonly string[], indent: string, width = 100): string {
+/** Joins items with ', ' into lines of at most `width` columns (an item longer than that gets a line of its own). */
+function wrap(items: readonly string[], indent: string, width: number, sep = ', '): string {
   const lines: string[] = [];
   let cur = '';
   for (const it of items) {
-    if (cur !== '' && indent.length + cur.length + 2 + it.length > width) {
-      lines.push(`${indent}${cur},`);
+    if (cur !== '' && indent.length + cur.length + sep.length + it.length > width) {
+      lines.push(indent + cur + sep.trimEnd());
       cur = it;
-    } else cur = cur === '' ? it : `${cur}, ${it}`;
+    } else cur = cur === '' ? it : cur + sep + it;
   }
-  if (cur !== '') lines.push(`${indent}${cur}`);
+  if (cur !== '') lines.push(indent + cur);
   return lines.join('\n');
 }
 
-function wrapWords(s: string, indent: string, width = 100): string {
-  const lines: string[] = [];
-  let cur = '';
-  for (const w of s.split(' ')) {
-    if (cur !== '' && indent.length + cur.length + 1 + w.length > width) {
-      lines.push(indent + cur);
-      cur = w;
-    } else cur = cur === '' ? w : `${cur} ${w}`;
-  }
-  lines.push(indent + cur);
-  return lines.join('\n');
-}
-
-const SECTIONS: ReadonlyArray<[string, (s: OptionSpec) => boolean]> = [
-  ['', (s) => s.kind === 'option'],
-  ['read-only, for runtime control (getxattr user.braidfs.NAME on MOUNTPOINT/.braidfs):', (s) => s.kind === 'info'],
-  ['accepted for compatibility with mergerfs, libfuse and fstab:', (s) => s.kind === 'ignored' || s.kind === 'meta'],
-];
-
+/** `braidfs --help` after the usage lines: every entry with its value syntax, doc, default and run-time note; 80 columns. */
 export function helpText(): string {
-  return SECTIONS.map(([title, pick]) => {
-    const body = groups(optionTable.filter(pick))
-      .map((g) => `${wrap(g.map(synopsis), '    ')}\n${wrapWords(details(g[0]!), '        ')}`)
-      .join('\n');
-    return title ? `\n${title}\n${body}` : body;
+  const WIDTH = 79;
+  return OPTION_SECTIONS.map(({ title, pick }, i) => {
+    const body = optionGroups(optionTable.filter(pick)).map((g) => {
+      const notes = optionNotes(g[0]!);
+      const doc = notes.length ? `${g[0]!.doc} [${notes.join('; ')}]` : g[0]!.doc;
+      return `${wrap(g.map(synopsis), '  ', WIDTH)}\n${wrap(doc.split(' '), '      ', WIDTH, ' ')}`;
+    });
+    // The usage text already ends with "options:", which heads the first section.
+    return (i === 0 ? '' : `\n${title.toLowerCase()}:\n`) + body.join('\n');
   }).join('\n');
 }
 
-function roffEscape(s: string): string {
-  return s.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^\./gm, '\\&.');
+/** Text for a roff text line: backslashes, hyphens (so names copy and paste), non-ASCII, and a leading . or '. */
+export function roffEscape(s: string): string {
+  return s
+    .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
+    .replace(/[^\x00-\x7f]/gu, (ch) => `\\[u${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
+    .replace(/^[.']/gm, '\\&$&');
 }
 
-/** The OPTIONS section of the man page (roff), from the same table as --help. */
+/** A doc fragment as a sentence: capital first letter, full stop at the end. */
+const sentence = (s: string): string => `${s.charAt(0).toUpperCase()}${s.slice(1)}${/[.!?]$/.test(s) ? '' : '.'}`;
+
+/**
+ * The option subsections of the man page (roff): one .TP per group, its tag
+ * every name as `\fBname\fR=\fIVALUE\fR` joined by ", " (the docs test parses
+ * the names back out of these tags), then the doc and the notes.
+ */
 export function manOptions(): string {
-  return SECTIONS.map(([title, pick]) => {
-    const body = groups(optionTable.filter(pick))
-      .map((g) => `.TP\n${g.map((s) => `.B ${roffEscape(synopsis(s).slice(3))}`).join('\n.br\n')}\n${roffEscape(details(g[0]!))}`)
-      .join('\n');
-    return title ? `.SS ${roffEscape(title.replace(/:$/, ''))}\n${body}` : body;
+  return OPTION_SECTIONS.map(({ title, pick }) => {
+    const body = optionGroups(optionTable.filter(pick)).map((g) => {
+      // \: after each | lets a long list of values (inodecalc's) break across lines.
+      const value = (s: OptionSpec): string => (s.value ? `=\\fI${roffEscape(s.value).replace(/\|/g, '|\\:')}\\fR` : '');
+      const tag = g.flatMap((s) => s.names.map((n) => `\\fB${roffEscape(n)}\\fR${value(s)}`)).join(', ');
+      const notes = optionNotes(g[0]!);
+      return `.TP\n${tag}\n${roffEscape(sentence(g[0]!.doc))}${notes.length ? `\n.br\n${roffEscape(sentence(notes.join('; ')))}` : ''}`;
+    });
+    return `.SS ${title}\n${body.join('\n')}`;
   }).join('\n');
 }
