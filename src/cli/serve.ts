@@ -175,7 +175,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     passthrough,
     passthroughIo: config.passthroughIo,
     timeouts: { entry: config.cacheEntry, attr: config.cacheAttr, negative: config.cacheNegativeEntry },
-    cache: { files: config.cacheFiles, readdir: config.cacheReaddir, writeback: false },
+    cache: { files: config.cacheFiles, processNames: config.cacheFilesProcessNames, readdir: config.cacheReaddir, writeback: false },
     pageCache: new PageCachePolicy(),
     log,
     daemonGid: process.getgid?.() ?? 0,
@@ -195,7 +195,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     ctx.pool = buildPool(next, branches);
     ctx.timeouts = { entry: next.cacheEntry, attr: next.cacheAttr, negative: next.cacheNegativeEntry };
     if (!next.debug) log.setLevel(next.logLevel);
-    ctx.cache = { ...ctx.cache, files: next.cacheFiles, readdir: next.cacheReaddir };
+    ctx.cache = { ...ctx.cache, files: next.cacheFiles, processNames: next.cacheFilesProcessNames, readdir: next.cacheReaddir };
     log.info(`option ${name} changed`);
   });
   const session = new Session(
@@ -205,7 +205,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       passthrough: config.passthroughIo !== 'off',
       writebackCache: config.cacheWriteback,
       cacheSymlinks: config.cacheSymlinks,
-      reader: process.env.BRAIDFS_READER === 'thread' ? 'thread' : 'poll',
+      reader: config.reader === 'thread' ? 'thread' : 'poll',
       readdirplus: true,
       locks: true,
       maxBackground: 64,

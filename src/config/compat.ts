@@ -81,7 +81,6 @@ export const compatOptions: readonly OptionSpec[] = [
   // mergerfs 2.42 options without a braidfs counterpart.
   ignoredBool(['allow-idmap'], false),
   ignoredBool(['async-read'], false),
-  ignoredText(['cache.files.process-names'], 'NAME|NAME…', true),
   ignoredBool(['direct-io-allow-mmap'], false),
   ignoredBool(['export-support'], false),
   ignoredChoice(['flush-on-close'], true, ['never', 'always', 'opened-for-write']),

@@ -89,11 +89,15 @@ export interface Config {
   cacheAttr: number;
   cacheNegativeEntry: number;
   cacheFiles: (typeof CACHE_FILES)[number];
+  /** Process names (comm) whose opens use the page cache under cache.files=per-process. */
+  cacheFilesProcessNames: readonly string[];
   cacheWriteback: boolean;
   cacheSymlinks: boolean;
   cacheReaddir: boolean;
   dropcacheonclose: boolean;
   syscalls: 'inline' | 'pool';
+  /** Who reads /dev/fuse: the event loop itself, or a reader thread. */
+  reader: 'loop' | 'thread';
   maxWrite: number;
   // --- the mount
   allowOther: boolean;
@@ -137,11 +141,13 @@ export const defaults: Readonly<Config> = Object.freeze({
   cacheAttr: 1,
   cacheNegativeEntry: 0,
   cacheFiles: 'off',
+  cacheFilesProcessNames: Object.freeze(['rtorrent', 'qbittorrent-nox']),
   cacheWriteback: false,
   cacheSymlinks: false,
   cacheReaddir: false,
   dropcacheonclose: false,
   syscalls: 'inline',
+  reader: 'loop',
   maxWrite: 1024 * 1024,
   allowOther: true,
   readOnly: false,
@@ -416,6 +422,16 @@ export const optionTable: readonly OptionSpec[] = [
   secondsOption(['cache.attr', 'attr_timeout'], 'cacheAttr', 'how long the kernel caches attributes', true),
   secondsOption(['cache.negative-entry', 'negative_timeout'], 'cacheNegativeEntry', 'how long the kernel caches missing names', true),
   choiceOption(['cache.files'], 'cacheFiles', CACHE_FILES, 'page caching of file contents', true),
+  {
+    names: ['cache.files.process-names'],
+    value: 'NAME|NAME…',
+    doc: 'with cache.files=per-process, the process names (as in /proc/PID/comm) whose opens use the page cache; every other process gets direct I/O',
+    kind: 'option',
+    runtime: true,
+    example: 'rtorrent|qbittorrent-nox',
+    apply: (c, v, n) => (c.cacheFilesProcessNames = text(n, v, 'process names separated by |').split('|').filter(Boolean)),
+    format: (c) => c.cacheFilesProcessNames.join('|'),
+  },
   flagOption(['cache.writeback'], 'cacheWriteback', 'kernel writeback caching', false),
   flagOption(['cache.symlinks'], 'cacheSymlinks', 'let the kernel cache symlink targets', false),
   flagOption(['cache.readdir'], 'cacheReaddir', 'let the kernel cache directory listings', true),
@@ -428,6 +444,7 @@ export const optionTable: readonly OptionSpec[] = [
     'where branch metadata syscalls run: inline on the event loop (fastest on local disks), or on the thread pool (a slow or remote branch cannot stall other requests)',
     false,
   ),
+  choiceOption(['reader'], 'reader', ['loop', 'thread'], 'who reads requests from /dev/fuse: the event loop (one wake-up per request) or a reader thread', false),
   // The mount.
   flagOption(['allow_other'], 'allowOther', 'let every user use the mount (takes effect only when braidfs runs as root)', false, ''),
   {

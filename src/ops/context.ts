@@ -24,6 +24,7 @@ import { applyToBranches, preferSearch } from '../union/fold.js';
 
 export interface CacheSettings {
   files: CacheFiles;
+  processNames: readonly string[];
   readdir: boolean;
   writeback: boolean;
 }

@@ -59,7 +59,7 @@ export async function openReply(ctx: OpContext, node: Node, branch: Branch, fd: 
   h.backingId = id;
   if (!id) {
     // Not in passthrough: cache.files decides about the page cache.
-    const cacheFlags = await ctx.pageCache.openFlags(ctx.cache.files, node.id, pid, () => sys.fstat(fd));
+    const cacheFlags = await ctx.pageCache.openFlags(ctx.cache.files, node.id, pid, () => sys.fstat(fd), ctx.cache.processNames);
     return { fh: h.fh, openFlags: cacheFlags, backingId: 0 };
   }
   return { fh: h.fh, openFlags: h.backingId ? abi.FOPEN_PASSTHROUGH : 0, backingId: h.backingId };

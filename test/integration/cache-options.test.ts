@@ -119,3 +119,28 @@ test('cache.attr and cache.negative_entry: long timeouts never hide changes made
   unlinkSync(m.path('later'));
   t.throws(() => statSync(m.path('later')), { code: 'ENOENT' });
 });
+
+test('cache.files=per-process: listed processes get the page cache, every other one direct I/O', async (t) => {
+  const script = (path: string, src: string, restore: string): string =>
+    [
+      'import os, subprocess, sys',
+      `fd = os.open(${JSON.stringify(path)}, os.O_RDONLY)`,
+      'os.pread(fd, 3, 0)',
+      `st = os.stat(${JSON.stringify(src)})`,
+      `open(${JSON.stringify(src)}, "w").write("two")`,
+      `os.utime(${JSON.stringify(src)}, ns=(st.st_atime_ns, st.st_mtime_ns))`,
+      'sys.stdout.write(os.pread(fd, 3, 0).decode())',
+      restore,
+    ].join('\n');
+  for (const [names, expected] of [
+    ['python3', 'one'],
+    ['cat', 'two'],
+  ] as const) {
+    const m = await withMount(t, { options: [noPassthrough, 'cache.files=per-process', `cache.files.process-names=${names}`] });
+    writeFileSync(m.src('f'), 'one');
+    const r = spawnSync('python3', ['-c', script(m.path('f'), m.src('f'), '')], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+    t.is(r.stdout, expected, `process-names=${names}: python3 ${expected === 'one' ? 'reads cached pages' : 'reads through'}`);
+    await m.unmount();
+  }
+});
