@@ -10,7 +10,8 @@ import { forget, makeHandlers } from '../ops/index.js';
 import type { OpContext } from '../ops/context.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
-import { setSyscallMode } from '../sys/fs.js';
+import { markSlow, setSyscallMode } from '../sys/fs.js';
+import { slowReason } from '../union/branch-speed.js';
 import { BranchSet } from '../union/branches.js';
 import { ConfigStore } from '../config/store.js';
 import { functionPolicies } from '../config/options.js';
@@ -45,6 +46,16 @@ function checkNesting(source: string, mountpoint: string): void {
   const inside = (a: string, b: string): boolean => a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
   if (inside(source, mountpoint)) throw new UsageError(`branch '${source}' is inside the mountpoint '${mountpoint}'; that would deadlock`);
   if (inside(mountpoint, source)) throw new UsageError(`mountpoint '${mountpoint}' is inside the branch '${source}'; that would deadlock`);
+}
+
+/** syscalls=auto: branches that may block for long get their syscalls on the thread pool. */
+function markSlowBranches(branches: BranchSet, log: Logger): void {
+  for (const b of branches.branches) {
+    const why = slowReason(b.root);
+    if (why === undefined) continue;
+    markSlow(b.rootFd);
+    log.info(`branch ${b.root} (${why}): its syscalls run on the thread pool, so it cannot stall the others`);
+  }
 }
 
 /** Why the kernel did not agree to passthrough at INIT. */
@@ -143,7 +154,10 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   // Files are created with exactly the mode the kernel sends (it has
   // applied the caller's umask already).
   process.umask(0);
-  setSyscallMode(config.syscalls === 'inline' ? 'sync' : 'async');
+  setSyscallMode(config.syscalls === 'pool' ? 'async' : 'sync');
+  if (config.syscalls === 'auto') markSlowBranches(branches, log);
+  // First free-space figures now, so a slow branch never makes a policy wait for them later.
+  void branches.candidates();
   if (config.debug) enableTrace(log);
 
   const pool = buildPool(config, branches);
@@ -190,6 +204,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     if (name === 'branches' || name === 'minfreespace' || name === 'config') {
       const old = branches;
       branches = openBranches(next, mountpoint, log);
+      if (next.syscalls === 'auto') markSlowBranches(branches, log);
       setTimeout(() => old.close(), 30_000).unref();
     }
     ctx.pool = buildPool(next, branches);

@@ -95,7 +95,7 @@ export interface Config {
   cacheSymlinks: boolean;
   cacheReaddir: boolean;
   dropcacheonclose: boolean;
-  syscalls: 'inline' | 'pool';
+  syscalls: 'auto' | 'inline' | 'pool';
   /** Who reads /dev/fuse: the event loop itself, or a reader thread. */
   reader: 'loop' | 'thread';
   maxWrite: number;
@@ -146,7 +146,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   cacheSymlinks: false,
   cacheReaddir: false,
   dropcacheonclose: false,
-  syscalls: 'inline',
+  syscalls: 'auto',
   reader: 'loop',
   maxWrite: 1024 * 1024,
   allowOther: true,
@@ -440,8 +440,8 @@ export const optionTable: readonly OptionSpec[] = [
   choiceOption(
     ['syscalls'],
     'syscalls',
-    ['inline', 'pool'],
-    'where branch metadata syscalls run: inline on the event loop (fastest on local disks), or on the thread pool (a slow or remote branch cannot stall other requests)',
+    ['auto', 'inline', 'pool'],
+    'where branch metadata syscalls run: inline on the event loop (fastest on local disks), on the thread pool (a slow branch cannot stall other requests), or auto: the pool for network and FUSE filesystems and spinning disks, inline for the rest',
     false,
   ),
   choiceOption(['reader'], 'reader', ['loop', 'thread'], 'who reads requests from /dev/fuse: the event loop (one wake-up per request) or a reader thread', false),

@@ -94,6 +94,25 @@ export function setSyscallMode(mode: 'sync' | 'async'): void {
   S = syscalls(mode === 'sync');
 }
 
+/** The thread-pool table, whatever the mode. */
+const POOL: Syscalls = syscalls(false);
+
+/**
+ * Fds on slow branches (network or FUSE filesystems, spinning disks that
+ * may be asleep): their syscalls always go to the thread pool, so one such
+ * branch stalls only the requests that touch it, never the event loop.
+ * An fd opened beneath a slow fd is slow too (see open), so handles and
+ * directory fds inherit it; close forgets it.
+ */
+const slowFds = new Set<number>();
+export function markSlow(fd: number): void {
+  slowFds.add(fd);
+}
+export function isSlow(fd: number): boolean {
+  return slowFds.has(fd);
+}
+const on = (dir: number): Syscalls => (slowFds.size !== 0 && slowFds.has(dir) ? POOL : S);
+
 /** The fd itself, in an *at() call. */
 export const SELF = Buffer.alloc(0);
 
@@ -124,7 +143,7 @@ export function openPath(path: Path): number {
 
 export async function lstat(dir: number, path: Path): Promise<Stat> {
   const out = new BigInt64Array(16);
-  check(await S.statat(dir, path, out), 'fstatat', path);
+  check(await on(dir).statat(dir, path, out), 'fstatat', path);
   return toStat(out);
 }
 
@@ -135,7 +154,7 @@ export function fstat(fd: number): Promise<Stat> {
 const STATX_BTIME = 0x800;
 export async function statx(dir: number, path: Path, mask: number): Promise<StatX> {
   const out = new BigInt64Array(20);
-  check(await S.statxat(dir, path, mask, out), 'statx', path);
+  check(await on(dir).statxat(dir, path, mask, out), 'statx', path);
   const st = toStat(out) as StatX;
   st.btime = Number(out[18]!) & STATX_BTIME ? { sec: Number(out[16]!), nsec: Number(out[17]!) } : undefined;
   return st;
@@ -143,7 +162,7 @@ export async function statx(dir: number, path: Path, mask: number): Promise<Stat
 
 export async function fstatvfs(fd: number): Promise<StatVfs> {
   const o = new BigInt64Array(9);
-  check(await S.fstatvfs(fd, o), 'fstatvfs');
+  check(await on(fd).fstatvfs(fd, o), 'fstatvfs');
   return {
     bsize: Number(o[0]!),
     frsize: Number(o[1]!),
@@ -158,7 +177,7 @@ export async function fstatvfs(fd: number): Promise<StatVfs> {
 }
 
 export async function readdir(dir: number, path: Path): Promise<DirEntry[]> {
-  const r = await S.readdirat(dir, path);
+  const r = await on(dir).readdirat(dir, path);
   if (typeof r === 'number') {
     check(r, 'readdir', path);
     return [];
@@ -173,31 +192,33 @@ export async function readdir(dir: number, path: Path): Promise<DirEntry[]> {
 }
 
 export async function open(dir: number, path: Path, flags: number, mode = 0): Promise<number> {
-  return check(await S.openat(dir, path, flags, mode), 'openat', path);
+  const fd = check(await on(dir).openat(dir, path, flags, mode), 'openat', path);
+  if (slowFds.has(dir)) slowFds.add(fd);
+  return fd;
 }
 export async function mkdir(dir: number, path: Path, mode: number): Promise<void> {
-  check(await S.mkdirat(dir, path, mode), 'mkdirat', path);
+  check(await on(dir).mkdirat(dir, path, mode), 'mkdirat', path);
 }
 export async function mknod(dir: number, path: Path, mode: number, dev: number): Promise<void> {
-  check(await S.mknodat(dir, path, mode, dev), 'mknodat', path);
+  check(await on(dir).mknodat(dir, path, mode, dev), 'mknodat', path);
 }
 export async function symlink(target: Buffer, dir: number, path: Path): Promise<void> {
-  check(await S.symlinkat(target, dir, path), 'symlinkat', path);
+  check(await on(dir).symlinkat(target, dir, path), 'symlinkat', path);
 }
 export async function link(fromDir: number, from: Path, toDir: number, to: Path, flags = 0): Promise<void> {
-  check(await S.linkat(fromDir, from, toDir, to, flags), 'linkat', to);
+  check(await on(fromDir).linkat(fromDir, from, toDir, to, flags), 'linkat', to);
 }
 export async function unlink(dir: number, path: Path): Promise<void> {
-  check(await S.unlinkat(dir, path, 0), 'unlinkat', path);
+  check(await on(dir).unlinkat(dir, path, 0), 'unlinkat', path);
 }
 export async function rmdir(dir: number, path: Path): Promise<void> {
-  check(await S.unlinkat(dir, path, AT_REMOVEDIR), 'unlinkat', path);
+  check(await on(dir).unlinkat(dir, path, AT_REMOVEDIR), 'unlinkat', path);
 }
 export async function rename2(fromDir: number, from: Path, toDir: number, to: Path, flags: number): Promise<void> {
-  check(await S.renameat2(fromDir, from, toDir, to, flags), 'renameat2', from);
+  check(await on(fromDir).renameat2(fromDir, from, toDir, to, flags), 'renameat2', from);
 }
 export async function readlink(dir: number, path: Path): Promise<Buffer> {
-  const r = await S.readlinkat(dir, path);
+  const r = await on(dir).readlinkat(dir, path);
   if (typeof r === 'number') {
     check(r, 'readlinkat', path);
     return Buffer.alloc(0);
@@ -206,13 +227,13 @@ export async function readlink(dir: number, path: Path): Promise<Buffer> {
 }
 /** chown without following a final symlink; -1 leaves an id alone. */
 export async function lchown(dir: number, path: Path, uid: number, gid: number): Promise<void> {
-  check(await S.fchownat(dir, path, uid >>> 0, gid >>> 0), 'fchownat', path);
+  check(await on(dir).fchownat(dir, path, uid >>> 0, gid >>> 0), 'fchownat', path);
 }
 export async function lchmod(dir: number, path: Path, mode: number): Promise<void> {
-  check(await S.fchmodat(dir, path, mode), 'fchmodat', path);
+  check(await on(dir).fchmodat(dir, path, mode), 'fchmodat', path);
 }
 export async function truncate(dir: number, path: Path, length: number): Promise<void> {
-  check(await S.truncateat(dir, path, length), 'truncate', path);
+  check(await on(dir).truncateat(dir, path, length), 'truncate', path);
 }
 
 export interface TimeSpec {
@@ -223,45 +244,42 @@ export const UTIME_NOW = (1 << 30) - 1;
 export const UTIME_OMIT = (1 << 30) - 2;
 
 export async function lutimens(dir: number, path: Path, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
-  check(await S.utimensat(dir, path, atime.sec, atime.nsec, mtime.sec, mtime.nsec), 'utimensat', path);
+  check(await on(dir).utimensat(dir, path, atime.sec, atime.nsec, mtime.sec, mtime.nsec), 'utimensat', path);
 }
 
 // --- xattrs (never following a final symlink): a zero size asks for the length only.
 export async function lgetxattr(dir: number, path: Path, name: Buffer, size: number): Promise<Buffer | number> {
   const out = Buffer.allocUnsafe(size);
-  const n = check(await S.getxattrat(dir, path, name, out), 'getxattr', path);
+  const n = check(await on(dir).getxattrat(dir, path, name, out), 'getxattr', path);
   return size === 0 ? n : out.subarray(0, n);
 }
 export async function llistxattr(dir: number, path: Path, size: number): Promise<Buffer | number> {
   const out = Buffer.allocUnsafe(size);
-  const n = check(await S.listxattrat(dir, path, out), 'listxattr', path);
+  const n = check(await on(dir).listxattrat(dir, path, out), 'listxattr', path);
   return size === 0 ? n : out.subarray(0, n);
 }
 export async function lsetxattr(dir: number, path: Path, name: Buffer, value: Buffer, flags: number): Promise<void> {
-  check(await S.setxattrat(dir, path, name, value, flags), 'setxattr', path);
+  check(await on(dir).setxattrat(dir, path, name, value, flags), 'setxattr', path);
 }
 export async function lremovexattr(dir: number, path: Path, name: Buffer): Promise<void> {
-  check(await S.removexattrat(dir, path, name), 'removexattr', path);
+  check(await on(dir).removexattrat(dir, path, name), 'removexattr', path);
 }
 
 export async function fallocate(fd: number, mode: number, offset: number, length: number): Promise<void> {
-  check(await S.fallocate(fd, mode, offset, length), 'fallocate');
+  check(await on(fd).fallocate(fd, mode, offset, length), 'fallocate');
 }
 export async function lseek(fd: number, offset: number, whence: number): Promise<number> {
-  return check(await S.lseek(fd, offset, whence), 'lseek');
+  return check(await on(fd).lseek(fd, offset, whence), 'lseek');
 }
 export async function copyFileRange(fdIn: number, offIn: number, fdOut: number, offOut: number, len: number, flags: number): Promise<number> {
-  return check(await S.copyFileRange(fdIn, offIn, fdOut, offOut, len, flags), 'copy_file_range');
+  return check(await on(fdIn).copyFileRange(fdIn, offIn, fdOut, offOut, len, flags), 'copy_file_range');
 }
 export async function ficlone(destFd: number, srcFd: number): Promise<void> {
-  check(await S.ficlone(destFd, srcFd), 'ioctl(FICLONE)');
+  check(await on(destFd).ficlone(destFd, srcFd), 'ioctl(FICLONE)');
 }
 
-/**
- * Bulk copies always run on the thread pool, whatever the syscall mode: a
- * copy-up of gigabytes must not stall every other request on the JS thread.
- */
-const POOL: Syscalls = syscalls(false);
+// Bulk copies always run on the thread pool, whatever the syscall mode: a
+// copy-up of gigabytes must not stall every other request on the JS thread.
 export async function copyFileRangeOffLoop(fdIn: number, offIn: number, fdOut: number, offOut: number, len: number): Promise<number> {
   return check(await POOL.copyFileRange(fdIn, offIn, fdOut, offOut, len, 0), 'copy_file_range');
 }
@@ -272,10 +290,12 @@ export async function ficloneOffLoop(destFd: number, srcFd: number): Promise<voi
 // --- fd operations through node:fs. close never waits on the disk, so it
 // runs on this thread; fsync can take seconds, so it goes to the pool.
 export function close(fd: number): void {
+  slowFds.delete(fd);
   fs.closeSync(fd);
 }
 /** Close on an error path, where a second error would only hide the first. */
 export function closeQuietly(fd: number): void {
+  slowFds.delete(fd);
   try {
     fs.closeSync(fd);
   } catch {

@@ -73,6 +73,21 @@ export class BranchSet {
   private async sample(b: Branch, ttlMs: number, now: number): Promise<SpaceSample> {
     const cached = this.space.get(b.index);
     if (cached && now - cached.at < ttlMs) return cached;
+    // A slow branch answers from its last figures while fresh ones are
+    // fetched: a policy must not wait on a disk spinning up, or a hung mount.
+    if (cached && sys.isSlow(b.rootFd)) {
+      if (!this.refreshing.has(b.index)) {
+        this.refreshing.add(b.index);
+        void this.fetch(b, now).finally(() => this.refreshing.delete(b.index));
+      }
+      return cached;
+    }
+    return this.fetch(b, now);
+  }
+
+  private readonly refreshing = new Set<number>();
+
+  private async fetch(b: Branch, now: number): Promise<SpaceSample> {
     let s: SpaceSample;
     try {
       const v = await sys.fstatvfs(b.rootFd);

@@ -99,7 +99,7 @@ test('the defaults', (t) => {
     cacheSymlinks: false,
     cacheReaddir: false,
     dropcacheonclose: false,
-    syscalls: 'inline',
+    syscalls: 'auto',
     reader: 'loop',
     ignored: [],
     passthroughIo: 'rw',
