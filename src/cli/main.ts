@@ -66,6 +66,8 @@ function syslogSink(): ChildProcess | undefined {
 }
 
 function background(argv: readonly string[]): void {
+  // Said here too, so it is said even where the daemon cannot be started at all.
+  if (!existsSync('/dev/fuse')) fail('/dev/fuse is missing: load the fuse module (modprobe fuse), or give the container the device (--device /dev/fuse)', undefined);
   const logger = syslogSink();
   const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '-f', ...argv], {
     detached: true,
@@ -75,6 +77,8 @@ function background(argv: readonly string[]): void {
   // Only the daemon holds the logger's input now; logger exits with it.
   logger?.stdin?.destroy();
   logger?.unref();
+  // A daemon that cannot even be started (no /dev/null, no node binary): one line, not a stack trace.
+  child.on('error', (e) => fail(`cannot start the daemon: ${e.message}`, undefined));
   let said = '';
   const ready = child.stdio[3] as NodeJS.ReadableStream;
   ready.on('data', (d: Buffer) => {
