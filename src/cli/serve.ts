@@ -137,6 +137,21 @@ export interface Served {
  * i.e. when the mount is usable.
  */
 export async function serve(initial: Config, log: Logger, onReady: () => void): Promise<Served> {
+  // Signal handlers first: a signal that arrives between mount(2) and the
+  // end of set-up must not kill the daemon by default action (leaving a dead
+  // mount behind). Until set-up is done they are remembered and run after.
+  const signals = new Map<NodeJS.Signals, () => void>();
+  const early: NodeJS.Signals[] = [];
+  let mountedYet = false;
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) {
+    process.on(sig, () => {
+      const h = signals.get(sig);
+      if (h) h();
+      // Nothing mounted yet (e.g. still waiting for branches): just go.
+      else if (!mountedYet && (sig === 'SIGTERM' || sig === 'SIGINT')) process.exit(1);
+      else early.push(sig);
+    });
+  }
   const mountpoint = checkDir('mountpoint', resolve(initial.mountpoint ?? '.'));
   checkDevFuse();
   checkNotMounted(mountpoint);
@@ -172,6 +187,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     }
     throw e;
   }
+  mountedYet = true;
   log.debug(`mounted ${source} on ${mountpoint} via ${mounted.via}`);
   let seenIgnored = new Set(config.ignored);
 
@@ -250,23 +266,25 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     // unmount still in use), exit anyway; closing the fd aborts it.
     setTimeout(() => process.exit(0), 2000).unref();
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  signals.set('SIGTERM', () => stop('SIGTERM'));
+  signals.set('SIGINT', () => stop('SIGINT'));
   // SIGHUP: the config file again; what can change at run time changes.
-  process.on('SIGHUP', () => reloadConfigFile(store, config.configFile, log));
+  signals.set('SIGHUP', () => reloadConfigFile(store, config.configFile, log));
   // SIGUSR1: forget everything the kernel cached (names, attributes, pages),
   // for when the source was changed behind the mount's back.
-  process.on('SIGUSR1', () => {
+  signals.set('SIGUSR1', () => {
     ctx.layered?.layers.invalidate();
     void invalidateAll(session, ctx, log);
   });
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
-  process.on('SIGUSR2', () => {
+  signals.set('SIGUSR2', () => {
     log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB`);
     const ops = [...session.stats].map(([op, st]) => `${Opcode[op] ?? op}=${st.count}/${(Number(st.totalNs / BigInt(st.count)) / 1000).toFixed(0)}us`);
     log.info(`stats: requests (count/mean service time) ${ops.join(' ')}`);
   });
 
+  for (const sig of early) signals.get(sig)?.();
+  early.length = 0;
   const done = session.ended$.then((errno) => (errno === Errno.ENODEV || stopping ? 0 : 1));
   return { done };
 }

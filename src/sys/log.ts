@@ -1,6 +1,8 @@
 // A small leveled logger. Foreground: stderr. Background: syslog via
 // logger(1) would fork per line, so the daemon writes to stderr and the CLI
 // redirects that to the system log when it detaches (see cli/daemonize.ts).
+import { writeSync } from 'node:fs';
+
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 const rank: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -25,7 +27,20 @@ export function formatLine(level: LogLevel, msg: string, syslog: boolean, pid = 
   return syslog ? `<${FACILITY_DAEMON * 8 + SEVERITY[level]}>${line}` : line;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l), syslog = false): Logger {
+/**
+ * Writes a line to stderr at once (not queued on the event loop): a daemon's
+ * last words before it exits must not be lost, and lines keep their order
+ * with what the kernel sees. A full pipe falls back to the queued write.
+ */
+function writeStderr(line: string): void {
+  try {
+    writeSync(2, line);
+  } catch {
+    process.stderr.write(line);
+  }
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = writeStderr, syslog = false): Logger {
   const seen = new Set<string>();
   const emit = (lvl: LogLevel, msg: string): void => {
     if (rank[lvl] <= rank[level]) write(formatLine(lvl, msg, syslog));

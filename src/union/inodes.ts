@@ -192,10 +192,10 @@ export class InodeTable {
     const parts: Buffer[] = [];
     let cur: Node = node;
     for (let depth = 0; cur !== this.root; depth++) {
-      const first = cur.names[0];
-      if (!first || depth > 4096) throw new FsError(Errno.ENOENT, 'path');
-      parts.push(first.name);
-      cur = first.parent;
+      const name = depth > 4096 ? undefined : this.liveName(cur);
+      if (!name) throw new FsError(Errno.ENOENT, 'path');
+      parts.push(name.name);
+      cur = name.parent;
     }
     if (parts.length === 1) return parts[0]!;
     const out: Buffer[] = [];
@@ -204,6 +204,29 @@ export class InodeTable {
       if (i > 0) out.push(SLASH);
     }
     return Buffer.concat(out);
+  }
+
+  /**
+   * A name of `node` whose parent the kernel still holds. A parent can be
+   * forgotten while a child keeps a name under it: the kernel swapped the
+   * parent's dentry for another node (a directory that moved branch after a
+   * rename) and dropped the old one with its children's dentries, while the
+   * child was looked up again under the new parent. Such names are dead;
+   * the first live one is moved to the front so the next walk is direct.
+   */
+  private liveName(node: Node): NodeName | undefined {
+    const first = node.names[0];
+    if (first === undefined || this.isLive(first.parent)) return first;
+    const i = node.names.findIndex((n) => this.isLive(n.parent));
+    if (i < 0) return first; // nothing better: keep the old behaviour (the walk goes on and fails if truly gone)
+    const live = node.names[i]!;
+    node.names.splice(i, 1);
+    node.names.unshift(live);
+    return live;
+  }
+
+  private isLive(n: Node): boolean {
+    return n === this.root || (this.byId.get(n.id) === n && n.names.length > 0);
   }
 
   /** The path of parent/name, relative to the tree root. */

@@ -556,3 +556,19 @@ test('nodes() iterates exactly the live nodes, root included', (t) => {
   t.is(it.size, ids.length);
   for (const n of it.nodes()) t.is(it.get(n.id), n);
 });
+
+test('a child keeps its path when the kernel forgets the parent it was moved under and finds it under a new parent node', (t) => {
+  // The pool case: dst/ moves to another branch (new identity, new node);
+  // the kernel drops the old dst node with its children's dentries, while
+  // the moved file is looked up again under the new dst node.
+  const tbl = new InodeTable();
+  const src = tbl.remember(tbl.root, b('src'), 'src@b', DIR);
+  const oldDst = tbl.remember(tbl.root, b('dst'), 'dst@b', DIR);
+  const f = tbl.remember(src, b('f'), 'f@a', REG);
+  tbl.rename(src, b('f'), oldDst, b('f'));
+  const newDst = tbl.remember(tbl.root, b('dst'), 'dst@a', DIR);
+  t.not(newDst, oldDst);
+  t.is(tbl.remember(newDst, b('f'), 'f@a', REG), f, 'same file, same node');
+  tbl.forget(oldDst.id, oldDst.nlookup);
+  bytesEqual(t, tbl.path(f), b('dst/f'));
+});
