@@ -597,7 +597,10 @@ async function changeAndRemount(t: ExecutionContext, format: Format, program: Ov
   const m2 = await mount(t, layers, program);
   const after = snap(m2);
   await m2.unmount();
-  same(t, before, after, `${program} before remount`, `${program} after remount`, `${program}: remount changed the view`);
+  // The program's own known bugs (QUIRKS) are left out here too: fuse-overlayfs
+  // 1.10's opaque-directory lookup bug shows or not depending on whether the
+  // directory was listed first, so it cannot be held to itself there either.
+  same(t, withoutQuirks(before, [program]), withoutQuirks(after, [program]), `${program} before remount`, `${program} after remount`, `${program}: remount changed the view`);
   return { outcomes, before, after, layers };
 }
 
