@@ -18,16 +18,19 @@ import * as sys from '../sys/fs.js';
 import type { DirHandle, MergedEntry } from '../union/handles.js';
 import type { Branch } from '../union/branches.js';
 import { atPath } from '../union/pool.js';
+import { usesPath } from '../union/inodecalc.js';
 import { relOf, remember, shownStat, type OpContext } from './context.js';
 import { LAYERED_HIDDEN_AT_ROOT, layeredListing } from './layered.js';
 import { CONTROL_NAME } from './control.js';
 
 const DT_DIR = 4;
+const EMPTY = Buffer.alloc(0);
 const O_PATH = 0o10000000;
 
 /** The merged listing of `rel` over every branch that has it (first branch wins a name). */
 async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<MergedEntry[]> {
   const out: MergedEntry[] = [];
+  const inodecalc = ctx.pool.options.inodecalc;
   const seen = new Set<string>();
   let found = 0;
   let firstError: unknown;
@@ -42,13 +45,20 @@ async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<st
       firstError ??= e;
       continue;
     }
+    // With one branch holding the directory there is nothing to dedupe (the common case of a big directory).
+    const dedupe = ctx.pool.branches.size > 1;
     for (const e of entries) {
-      const key = e.name.toString('latin1');
-      if (seen.has(key) || (rel.length === 0 && hidden.has(key))) continue;
-      seen.add(key);
+      const key = dedupe || rel.length === 0 ? e.name.toString('latin1') : '';
+      if (dedupe) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      if (rel.length === 0 && hidden.has(key)) continue;
+      const isDir = e.type === DT_DIR;
       // "." and ".." are named by where they point, so their numbers agree with stat.
-      const path = key === '.' ? rel : key === '..' ? sys.dirPart(rel) : sys.joinPath(rel, e.name);
-      out.push({ ...e, ino: ctx.pool.inode(b, path, { ino: e.ino, dev: 0n, mode: e.type === DT_DIR ? sys.S_IFDIR : 0 }), branch: b });
+      // The path is built only for inodecalc modes that hash it.
+      const path = !usesPath(inodecalc, isDir) ? EMPTY : isDot(e.name) ? (e.name.length === 1 ? rel : sys.dirPart(rel)) : sys.joinPath(rel, e.name);
+      out.push({ name: e.name, type: e.type, ino: ctx.pool.inode(b, path, { ino: e.ino, dev: 0n, mode: isDir ? sys.S_IFDIR : 0 }), branch: b });
     }
   }
   if (found === 0) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'readdir');

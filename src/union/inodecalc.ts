@@ -226,6 +226,13 @@ export function parseInodeCalcMode(s: string): InodeCalcMode {
   return s;
 }
 
+/** Whether `mode` reads the path (so a listing builds one per entry only when it must). */
+export function usesPath(mode: InodeCalcMode, isDir: boolean): boolean {
+  if (mode.startsWith('path-hash')) return true;
+  if (mode.startsWith('hybrid-hash')) return isDir;
+  return false;
+}
+
 /** The calculator for a mode, resolved once (for readdir loops and the like). */
 export function inodeCalcFor(mode: InodeCalcMode): InodeCalcFn {
   // Checked at run time too: the value may come from an unchecked cast or a runtime setting.
