@@ -20,13 +20,14 @@
 // (only where nothing else is installed) and is undone at the end.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { braidfsBin, forceUnmount, isMounted, makeTempDir, repoRoot, withMount } from '../helpers/mount.js';
 import { run, sleep, waitFor, type RunResult } from './util.js';
 import { ACQUIRE, RELEASE, installStep } from '../helpers/system-install.js';
+import { mountsUnder, pidsMentioning, running } from '../helpers/procs.js';
 
 const examples = join(repoRoot, 'examples');
 const show = (r: RunResult): string => `exit ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
@@ -79,39 +80,6 @@ function makeDisks(t: ExecutionContext): Disks {
 /** The example's /mnt paths moved into the temp dir, and its 20G minfreespace lowered for small disks. */
 function localize(text: string, fx: Disks): string {
   return text.replaceAll('/mnt/disk', join(fx.base, 'disk')).replaceAll('/mnt/pool', fx.pool).replaceAll('minfreespace=20G', 'minfreespace=1M');
-}
-
-/** Pids of processes (not this one) with an argument that is, or contains, `needle`. */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((a) => a.includes(needle))) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
-/** Running (a zombie counts as gone: whoever adopted the daemon reaps it). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function mountsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp !== undefined && (mp === dir || mp.startsWith(`${dir}/`))) out.push(mp);
-  }
-  return out.sort((a, b) => b.length - a.length);
 }
 
 /**

@@ -12,13 +12,14 @@
 // umount -l, then SIGKILL of the daemon) and removes the disks.
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { braidfsBin, isMounted, repoRoot } from '../helpers/mount.js';
 import { run, waitFor, type RunResult } from './util.js';
 import { ACQUIRE, RELEASE, installStep } from '../helpers/system-install.js';
+import { mountsUnder, pidsMentioning, running } from '../helpers/procs.js';
 
 // ---- installing this checkout: test/helpers/system-install.ts ----------------
 
@@ -65,39 +66,6 @@ function makeDisks(t: ExecutionContext): Disks {
     writeFileSync(join(d, 'media', `movie${i + 1}.mkv`), 'x'.repeat(1000 * (i + 1)));
   });
   return { base, disks, pool, glob: join(base, 'disk*') };
-}
-
-/** Pids of processes (not this one) with an argument that contains `needle`. */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((a) => a.includes(needle))) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
-/** Running (a zombie counts as gone: whoever adopted the daemon reaps it). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function mountsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp !== undefined && (mp === dir || mp.startsWith(`${dir}/`))) out.push(mp);
-  }
-  return out.sort((a, b) => b.length - a.length);
 }
 
 /**

@@ -11,10 +11,11 @@
 // them (.ci/run), so a missing one fails the test with the fix in the message.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { braidfsBin, repoRoot } from '../../helpers/mount.js';
 import { pidAlive, sleep } from '../util.js';
+import { mountsUnder, pidsMentioning } from '../../helpers/procs.js';
 
 const recipe = join(repoRoot, 'test', 'integration', 'overlay', 'podman-recipe.sh');
 const fuseOverlayfs = '/usr/bin/fuse-overlayfs';
@@ -113,31 +114,6 @@ function mountProgramLog(stdout: string): string[] {
 }
 
 const tail = (s: string, n = 60): string => s.trimEnd().split('\n').slice(-n).join('\n');
-
-/** Processes (other than this one) whose command line mentions `needle`. */
-function pidsMentioning(needle: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmdline.includes(needle)) pids.push(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
-function mountsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-    const mp = line.split(' ')[1]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp !== undefined && (mp === dir || mp.startsWith(`${dir}/`))) out.push(mp);
-  }
-  // deepest first, so nested mounts go before their parents
-  return out.sort((a, b) => b.length - a.length);
-}
 
 /**
  * Cleanup that works whatever state the recipe died in: podman's own cleanup
