@@ -20,12 +20,12 @@ import type { Branch } from '../union/branches.js';
 import type { MergedEntry } from '../union/handles.js';
 import type { Node } from '../union/inodes.js';
 import type { LayerHit } from '../union/layers.js';
+import { atPath } from '../union/pool.js';
 import { SCRATCH_NAME } from '../union/scratch.js';
 import { isReservedName, makeOpaque, readLayerDir, removeWhiteout, writeWhiteout, nameKey } from '../union/whiteout.js';
 import { branchLoc, relOf, remember, shownStat, type Layered, type OpContext } from './context.js';
 
 const DOT = Buffer.from('.');
-const atPath = (rel: Buffer): Buffer => (rel.length === 0 ? DOT : rel);
 
 function layeredOf(ctx: OpContext): Layered {
   if (!ctx.layered) throw new FsError(Errno.EIO, 'layered op without layers');

@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { Branch } from './branches.js';
+import { atPath } from './pool.js';
 import { copyXattrs, prefixes } from './clonepath.js';
 import { copyData, copyMetadata, TEMP_PREFIX } from './copyfile.js';
 import { isOverrideStatName } from './override-stat.js';
@@ -33,7 +34,6 @@ export interface CopyUpEnv {
   scratch(b: Branch): number | undefined;
 }
 
-const atPath = (rel: Buffer): Buffer => (rel.length === 0 ? Buffer.from('.') : rel);
 const tempName = (): Buffer => Buffer.from(`${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
 /** Layer-private xattrs stay behind, except the xattr_permissions owner/mode, which belongs to the file. */
 const notCopied = (name: Buffer): boolean => isPrivateXattr(name) && !isOverrideStatName(name);

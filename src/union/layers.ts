@@ -26,7 +26,10 @@
 // kernel's overlayfs (§5.6); SIGUSR1 clears the cache too.
 import { Errno, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
-import type { Branch, BranchSet } from './branches.js';
+import { statBeneath, type Branch, type BranchSet } from './branches.js';
+import { atPath } from './pool.js';
+
+const EMPTY = Buffer.alloc(0);
 import { hasWhiteoutFile, isOpaqueDir, isWhiteoutEntry } from './whiteout.js';
 
 export interface LayerHit {
@@ -79,23 +82,12 @@ export interface LayerOptions {
   xattrNamespace: 'trusted' | 'user';
 }
 
-const MISSING = new Set<number>([Errno.ENOENT, Errno.ENOTDIR, Errno.ELOOP, Errno.EXDEV, Errno.ENAMETOOLONG]);
 const SLASH = 0x2f;
 const CACHE_LIMIT = 200_000;
 
-async function lstatMaybe(b: Branch, rel: Buffer): Promise<sys.Stat | undefined> {
-  try {
-    return await sys.lstat(b.rootFd, rel.length ? rel : Buffer.from('.'));
-  } catch (e) {
-    const errno = knownErrno(e);
-    if (errno !== undefined && MISSING.has(errno)) return undefined;
-    throw e;
-  }
-}
-
 async function xattrMaybe(b: Branch, rel: Buffer, name: string, size: number): Promise<Buffer | undefined> {
   try {
-    const v = await sys.lgetxattr(b.rootFd, rel.length ? rel : Buffer.from('.'), Buffer.from(name), size);
+    const v = await sys.lgetxattr(b.rootFd, atPath(rel), Buffer.from(name), size);
     return typeof v === 'number' ? undefined : v;
   } catch (e) {
     const errno = knownErrno(e);
@@ -123,7 +115,7 @@ export class Layers {
   /** st_dev of a branch root: what readdir entries carry, since d_ino comes without a device. */
   async devOf(b: Branch): Promise<bigint> {
     let d = this.devs.get(b.index);
-    if (d === undefined) this.devs.set(b.index, (d = (await sys.lstat(b.rootFd, Buffer.from('.'))).dev));
+    if (d === undefined) this.devs.set(b.index, (d = (await sys.lstat(b.rootFd, atPath(EMPTY))).dev));
     return d;
   }
 
@@ -176,7 +168,7 @@ export class Layers {
       const { branch, rel } = queue[k]!;
       const dirRel = sys.dirPart(rel);
       const base = sys.basePart(rel);
-      const st = await lstatMaybe(branch, rel);
+      const st = await statBeneath(branch, rel);
       const real = st !== undefined && !(await isWhiteoutEntry(branch.rootFd, dirRel, base, st));
       const whFile = await hasWhiteoutFile(branch.rootFd, dirRel, base);
       if (!real) {
