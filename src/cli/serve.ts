@@ -243,7 +243,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       congestionThreshold: 48,
     },
     {
-      handlers: makeHandlers(ctx),
+      handlers: makeHandlers(ctx, { statx: config.statx }),
       forget: (items) => forget(ctx, items),
       onInit: (n) => {
         ctx.cache = { ...ctx.cache, writeback: n.has('WRITEBACK_CACHE') };

@@ -94,6 +94,8 @@ export interface Config {
   cacheWriteback: boolean;
   cacheSymlinks: boolean;
   cacheReaddir: boolean;
+  /** Answer FUSE_STATX (birth time); off, the kernel serves statx from its attribute cache. */
+  statx: boolean;
   dropcacheonclose: boolean;
   syscalls: 'auto' | 'inline' | 'pool';
   /** Who reads /dev/fuse: the event loop itself, or a reader thread. */
@@ -145,6 +147,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   cacheWriteback: false,
   cacheSymlinks: false,
   cacheReaddir: false,
+  statx: false,
   dropcacheonclose: false,
   syscalls: 'auto',
   reader: 'loop',
@@ -435,6 +438,12 @@ export const optionTable: readonly OptionSpec[] = [
   flagOption(['cache.writeback'], 'cacheWriteback', 'kernel writeback caching', false),
   flagOption(['cache.symlinks'], 'cacheSymlinks', 'let the kernel cache symlink targets', false),
   flagOption(['cache.readdir'], 'cacheReaddir', 'let the kernel cache directory listings', true),
+  flagOption(
+    ['statx'],
+    'statx',
+    'answer statx(2) with the branch file\'s birth time (btime). Off, as with mergerfs 2.33 and fuse-overlayfs, the kernel answers statx from its attribute cache; on, the first statx asking for btime after each lookup (node and coreutils stat(1) ask) costs one more round trip',
+    false,
+  ),
   flagOption(['dropcacheonclose'], 'dropcacheonclose', 'drop a file\'s cached pages (posix_fadvise DONTNEED) when it is closed', true),
   choiceOption(['passthrough.io', 'passthrough'], 'passthroughIo', ['off', 'ro', 'wo', 'rw'], 'which opens use FUSE passthrough (kernel >= 6.9, root only)', false),
   choiceOption(

@@ -953,15 +953,15 @@ static void poller_close_cb(uv_handle_t *h) {
 static void poller_deliver(struct poller *p, void *data, size_t len, int err) {
   napi_env env = p->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) { free(data); return; }
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value argv[2], cb, recv;
   napi_get_reference_value(env, p->cb, &cb);
   napi_get_global(env, &recv); // napi_make_callback wants an object as `this`
   if (data) {
-    if (napi_create_external_buffer(env, len, data, free_outbuf, NULL, &argv[0]) != napi_ok) {
-      free(data);
-      napi_get_null(env, &argv[0]);
-    }
+    // A copy into memory V8 owns: an external buffer would need a finalizer
+    // per request, and finalizers make the young-generation GC slow.
+    void *unused;
+    if (napi_create_buffer_copy(env, len, data, &unused, &argv[0]) != napi_ok) napi_get_null(env, &argv[0]);
   } else {
     napi_get_null(env, &argv[0]);
   }
@@ -995,10 +995,7 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
       return;
     }
     if (n == 0) { poller_stop(p, ENODEV); return; }
-    void *copy = malloc((size_t)n);
-    if (!copy) { poller_stop(p, ENOMEM); return; }
-    memcpy(copy, p->buf, (size_t)n);
-    poller_deliver(p, copy, (size_t)n, 0);
+    poller_deliver(p, p->buf, (size_t)n, 0);
   }
 }
 

@@ -24,8 +24,13 @@ const controlRefuses = (): never => {
   throw new FsError(Errno.EPERM, 'control file');
 };
 
-export function makeHandlers(ctx: OpContext): Handlers {
-  return {
+export interface HandlerOptions {
+  /** Serve FUSE_STATX; without it the kernel gets ENOSYS once and uses GETATTR and its cache from then on. */
+  statx: boolean;
+}
+
+export function makeHandlers(ctx: OpContext, opts: HandlerOptions): Handlers {
+  const handlers: Handlers = {
     [Opcode.LOOKUP]: (r) => (r.h.nodeid === 1n && r.name.equals(CONTROL_NAME) ? Promise.resolve(lookupControl(ctx)) : lookup(ctx, r)),
     [Opcode.GETATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlGetattr(ctx)) : getattr(ctx, r)),
     [Opcode.SETATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlRefuses()) : setattr(ctx, r)),
@@ -71,4 +76,6 @@ export function makeHandlers(ctx: OpContext): Handlers {
     [Opcode.COPY_FILE_RANGE]: (r) => copyFileRange(ctx, r),
     [Opcode.COPY_FILE_RANGE_64]: (r) => copyFileRange(ctx, r),
   };
+  if (!opts.statx) delete handlers[Opcode.STATX];
+  return handlers;
 }

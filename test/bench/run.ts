@@ -6,13 +6,13 @@
 // sample. See test/bench/README.md.
 //
 //   node dist/test/bench/run.js [--quick] [--reps N] [--only a,b] [--skip a,b] [--name NAME] ...
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { repoRoot } from '../helpers/mount.js';
 import { machineInfo, RATIO_NOTE, Results, table, type MachineInfo } from './report.js';
-import { safeRemove } from './sys.js';
+import { makeScratchExt4, safeRemove } from './sys.js';
 import { available, OVERLAY_TARGETS, overlayCommand, POOL_TARGETS, poolCommand, setLogDir, shutdown, snapshotBraidfs, type Target } from './targets.js';
 import { FULL_SIZES, human, QUICK_SIZES, WORKLOADS, type Ctx, type Sizes } from './workloads.js';
 
@@ -24,7 +24,10 @@ const HELP = `usage: node dist/test/bench/run.js [options]
   --skip a,b          leave these workloads out
   --name NAME         results file test/bench/results/NAME.json
                       (default: bench, quick for --quick, bench-<only> for --only)
-  --work-dir DIR      scratch space, removed at the end (default /var/tmp)
+  --work-dir DIR      where the scratch space goes, removed at the end (default /var/tmp)
+  --scratch-gib N     the scratch space is a fresh ext4 of N GiB on a loop device
+                      whose image lives in /dev/shm (default 16, sparse; 0: a plain
+                      directory under --work-dir instead)
   --tree-dir DIR      where the memory workload's trees are kept between runs
                       (default /var/tmp/braidfs-bench-tree)
   --no-snapshot       mount braidfs from the live tree (default: a private copy
@@ -51,6 +54,7 @@ interface Options {
   skip: string[];
   name: string | undefined;
   workDir: string;
+  scratchGiB: number;
   treeDir: string;
   snapshot: boolean;
   sizes: Partial<Sizes>;
@@ -62,7 +66,7 @@ function usage(msg: string): never {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { quick: false, reps: undefined, only: [], skip: [], name: undefined, workDir: '/var/tmp', treeDir: '/var/tmp/braidfs-bench-tree', snapshot: true, sizes: {} };
+  const o: Options = { quick: false, reps: undefined, only: [], skip: [], name: undefined, workDir: '/var/tmp', scratchGiB: 16, treeDir: '/var/tmp/braidfs-bench-tree', snapshot: true, sizes: {} };
   const sizeFlags: Record<string, (v: number) => Partial<Sizes>> = {
     'seq-mib': (v) => ({ seqBytes: v * 1024 * 1024 }),
     'rand-mib': (v) => ({ randBytes: v * 1024 * 1024 }),
@@ -112,6 +116,10 @@ function parseArgs(argv: readonly string[]): Options {
       case '--work-dir':
         o.workDir = value();
         break;
+      case '--scratch-gib':
+        o.scratchGiB = Number(value());
+        if (!Number.isInteger(o.scratchGiB) || o.scratchGiB < 0) usage('--scratch-gib: a whole number of GiB');
+        break;
       case '--tree-dir':
         o.treeDir = value();
         break;
@@ -145,7 +153,14 @@ async function main(): Promise<number> {
 
   mkdirSync(opts.workDir, { recursive: true });
   mkdirSync(opts.treeDir, { recursive: true });
-  const base = mkdtempSync(join(opts.workDir, 'braidfs-bench-'));
+  const scratchDir = mkdtempSync(join(opts.workDir, 'braidfs-bench-'));
+  const scratch = opts.scratchGiB > 0 ? makeScratchExt4(scratchDir, opts.scratchGiB) : undefined;
+  const base = scratch ? mkdtempSync(join(scratch.dir, 'run-')) : scratchDir;
+  const removeScratch = (): void => {
+    safeRemove(base);
+    scratch?.remove();
+    if (scratch) rmdirSync(scratchDir);
+  };
   const t0 = performance.now();
   const log = (msg: string): void => {
     const s = ((performance.now() - t0) / 1000).toFixed(0).padStart(5);
@@ -161,7 +176,7 @@ async function main(): Promise<number> {
     void (async () => {
       try {
         await shutdown();
-        safeRemove(base);
+        removeScratch();
       } finally {
         process.exit(130);
       }
@@ -185,7 +200,7 @@ async function main(): Promise<number> {
       name,
       complete,
       machine,
-      config: { reps, quick: opts.quick, workloads: selected.map((w) => w.name), sizes, treeDir: opts.treeDir, workDir: opts.workDir },
+      config: { reps, quick: opts.quick, workloads: selected.map((w) => w.name), sizes, treeDir: opts.treeDir, workDir: opts.workDir, scratchGiB: opts.scratchGiB },
       targets: [...pool.map((t) => ({ ...t, kind: 'pool', command: commandLine(t, 'pool') })), ...overlay.map((t) => ({ ...t, kind: 'overlay', command: commandLine(t, 'overlay') }))],
       ratioNote: RATIO_NOTE,
       tables: { pool: table(results, 'pool', pool), overlay: table(results, 'overlay', overlay) },
@@ -225,7 +240,7 @@ async function main(): Promise<number> {
     }
   } finally {
     await shutdown();
-    safeRemove(base);
+    removeScratch();
   }
   save(true);
 

@@ -1,10 +1,10 @@
 // Small system helpers for the benchmark: timed child processes, fio, cache
-// dropping, RSS of a daemon, and a recursive delete that refuses to descend
+// dropping, the scratch ext4, RSS of a daemon, and a recursive delete that refuses to descend
 // into a live mount. Every measured command runs in its own process; the
 // benchmark process itself never touches a mount while a sample is timed.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export const KiB = 1024;
@@ -207,4 +207,47 @@ export function firstLine(cmd: string, args: readonly string[], pattern?: RegExp
   if (r.error || r.status !== 0) return undefined;
   const lines = `${r.stdout}${r.stderr}`.split('\n').map((l) => l.trim());
   return pattern ? lines.find((l) => pattern.test(l)) : lines[0];
+}
+
+/** A fresh ext4 on a loop device whose image lives in memory, mounted at `dir`. */
+export interface ScratchFs {
+  dir: string;
+  /** Unmounts it, detaches the loop device and deletes the image. Safe to call twice. */
+  remove(): void;
+}
+
+/**
+ * Every target's branches then sit on the same fresh, private ext4, the way
+ * the issue measured the peers. The image is a sparse file on /dev/shm, so
+ * the host disk (shared, and slow to create files on some days) is not what
+ * is measured, and `discard` gives deleted blocks back to memory.
+ */
+export function makeScratchExt4(dir: string, sizeGiB: number): ScratchFs {
+  const image = join('/dev/shm', `${basename(dir)}.img`);
+  run('truncate', ['-s', `${sizeGiB}G`, image]);
+  let device = '';
+  let mounted = false;
+  const remove = (): void => {
+    if (mounted) spawnSync('umount', [dir]);
+    mounted = false;
+    if (device) spawnSync('losetup', ['-d', device]);
+    device = '';
+    rmSync(image, { force: true });
+  };
+  try {
+    // lazy_itable_init=0: no background inode-table zeroing competing with the workloads.
+    run('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', image]);
+    device = run('losetup', ['--find', '--show', image], { stdout: true }).trim();
+    mkdirSync(dir, { recursive: true });
+    run('mount', ['-o', 'discard', device, dir]);
+    mounted = true;
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  if (!device.startsWith('/dev/')) {
+    remove();
+    throw new Error(`losetup gave no device for ${image}`);
+  }
+  return { dir, remove };
 }

@@ -120,6 +120,33 @@ test('cache.attr and cache.negative_entry: long timeouts never hide changes made
   t.throws(() => statSync(m.path('later')), { code: 'ENOENT' });
 });
 
+/** stat(1)'s %W: the birth time in seconds, 0 when the file system does not give it. */
+function birth(path: string): string {
+  const r = spawnSync('stat', ['-c', '%W', path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`stat ${path}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+test('statx=false (default): statx is answered from the attribute cache, without a birth time, and follows changes made through the mount', async (t) => {
+  const m = await withMount(t, { options: ['cache.attr=60', 'cache.entry=60'] });
+  writeFileSync(m.path('f'), 'x');
+  t.not(birth(m.src('f')), '0', 'the branch itself records birth times');
+  t.is(birth(m.path('f')), '0', 'no btime through the mount');
+  appendFileSync(m.path('f'), 'yz');
+  t.is(statSync(m.path('f')).size, 3, 'statx (node asks for btime) sees the append');
+  chmodSync(m.path('f'), 0o640);
+  t.is(statSync(m.path('f')).mode & 0o777, 0o640);
+});
+
+test('statx=true: statx gives the branch file\'s birth time, and follows changes made through the mount', async (t) => {
+  const m = await withMount(t, { options: ['statx=true', 'cache.attr=60', 'cache.entry=60'] });
+  writeFileSync(m.path('f'), 'x');
+  t.not(birth(m.path('f')), '0');
+  t.is(birth(m.path('f')), birth(m.src('f')));
+  appendFileSync(m.path('f'), 'yz');
+  t.is(statSync(m.path('f')).size, 3);
+});
+
 test('cache.files=per-process: listed processes get the page cache, every other one direct I/O', async (t) => {
   const script = (path: string, src: string, restore: string): string =>
     [
