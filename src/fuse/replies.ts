@@ -3,6 +3,13 @@
 // come from the asserted layouts in abi.ts.
 import * as abi from './abi.js';
 import { encode, writeU64 } from './codec.js';
+
+/**
+ * A zero-filled reply buffer. allocUnsafe takes small buffers from Node's
+ * shared pool; Buffer.alloc would malloc a new backing store for every
+ * reply, which the GC then has to sweep.
+ */
+const zeroed = (n: number): Buffer => Buffer.allocUnsafe(n).fill(0);
 import type { Stat } from '../sys/fs.js';
 
 /**
@@ -88,13 +95,13 @@ export function writeEntry(buf: Buffer, at: number, e: EntryReply): void {
 }
 
 export function entryOut(e: EntryReply): Buffer {
-  const buf = Buffer.alloc(abi.EntryOut.size);
+  const buf = zeroed(abi.EntryOut.size);
   writeEntry(buf, 0, e);
   return buf;
 }
 
 export function attrOut(attr: FuseAttr, valid: number): Buffer {
-  const buf = Buffer.alloc(abi.AttrOut.size);
+  const buf = zeroed(abi.AttrOut.size);
   const [s, ns] = secs(valid);
   encode(abi.AttrOut, { attrValid: s, attrValidNsec: ns }, buf);
   writeAttr(buf, abi.ATTR_OUT_ATTR_OFFSET, attr);
@@ -102,7 +109,7 @@ export function attrOut(attr: FuseAttr, valid: number): Buffer {
 }
 
 export function openOut(o: OpenReply): Buffer {
-  const buf = Buffer.alloc(abi.OpenOut.size);
+  const buf = zeroed(abi.OpenOut.size);
   encode(abi.OpenOut, o, buf);
   return buf;
 }
@@ -112,25 +119,25 @@ export function createOut(e: EntryReply, o: OpenReply): Buffer {
 }
 
 export function writeOut(size: number): Buffer {
-  const buf = Buffer.alloc(abi.WriteOut.size);
+  const buf = zeroed(abi.WriteOut.size);
   buf.writeUInt32LE(size, 0);
   return buf;
 }
 
 export function u64Out(v: number): Buffer {
-  const buf = Buffer.alloc(8);
+  const buf = zeroed(8);
   writeU64(buf, v, 0);
   return buf;
 }
 
 export function statfsOut(s: StatfsReply): Buffer {
-  const buf = Buffer.alloc(abi.StatfsOut.size);
+  const buf = zeroed(abi.StatfsOut.size);
   encode(abi.StatfsOut, s, buf);
   return buf;
 }
 
 export function getxattrSizeOut(size: number): Buffer {
-  const buf = Buffer.alloc(abi.GetxattrOut.size);
+  const buf = zeroed(abi.GetxattrOut.size);
   buf.writeUInt32LE(size, 0);
   return buf;
 }
@@ -140,7 +147,7 @@ const OFFSET_MAX = 0x7fffffffffffffffn;
 const lockOffset = (v: number): bigint => (v >= 2 ** 63 ? OFFSET_MAX : BigInt(Math.max(0, Math.trunc(v))));
 
 export function lkOut(lk: { start: number; end: number; type: number; pid: number }): Buffer {
-  const buf = Buffer.alloc(abi.FileLock.size);
+  const buf = zeroed(abi.FileLock.size);
   buf.writeBigUInt64LE(lockOffset(lk.start), abi.FileLock.offsets.start);
   buf.writeBigUInt64LE(lockOffset(lk.end), abi.FileLock.offsets.end);
   buf.writeUInt32LE(lk.type, abi.FileLock.offsets.type);
@@ -149,7 +156,7 @@ export function lkOut(lk: { start: number; end: number; type: number; pid: numbe
 }
 
 export function statxOut(a: FuseAttr, valid: number, rdevMajor: number, rdevMinor: number, btime?: { sec: number; nsec: number }): Buffer {
-  const buf = Buffer.alloc(abi.StatxOut.size);
+  const buf = zeroed(abi.StatxOut.size);
   const [s, ns] = secs(valid);
   encode(abi.StatxOut, { attrValid: s, attrValidNsec: ns }, buf);
   const at = abi.StatxOut.offsets.stat;
@@ -184,7 +191,7 @@ export class DirBuffer {
   private readonly buf: Buffer;
   private len = 0;
   constructor(size: number, private readonly plus: boolean) {
-    this.buf = Buffer.alloc(size);
+    this.buf = zeroed(size);
   }
 
   static recordSize(nameLen: number, plus: boolean): number {
@@ -222,21 +229,21 @@ export class DirBuffer {
 // --- notifications ---------------------------------------------------------------
 
 export function notifyInvalInode(ino: bigint, off: number, len: number): Buffer {
-  const buf = Buffer.alloc(abi.NotifyInvalInodeOut.size);
+  const buf = zeroed(abi.NotifyInvalInodeOut.size);
   encode(abi.NotifyInvalInodeOut, { ino, off: BigInt(off), len: BigInt(len) }, buf);
   return buf;
 }
 
 /** The name must be followed by a counted NUL, or the kernel answers EINVAL. */
 export function notifyInvalEntry(parent: bigint, name: Buffer, expireOnly: boolean): Buffer {
-  const buf = Buffer.alloc(abi.NotifyInvalEntryOut.size + name.length + 1);
+  const buf = zeroed(abi.NotifyInvalEntryOut.size + name.length + 1);
   encode(abi.NotifyInvalEntryOut, { parent, namelen: name.length, flags: expireOnly ? 1 : 0 }, buf);
   name.copy(buf, abi.NotifyInvalEntryOut.size);
   return buf;
 }
 
 export function notifyDelete(parent: bigint, child: bigint, name: Buffer): Buffer {
-  const buf = Buffer.alloc(abi.NotifyDeleteOut.size + name.length + 1);
+  const buf = zeroed(abi.NotifyDeleteOut.size + name.length + 1);
   encode(abi.NotifyDeleteOut, { parent, child, namelen: name.length }, buf);
   name.copy(buf, abi.NotifyDeleteOut.size);
   return buf;

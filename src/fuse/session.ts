@@ -99,9 +99,12 @@ export class Session {
       if (buf) this.onRequest(buf);
       else this.finish(errno);
     };
+    // The poll reader reuses one buffer; the copy comes from Node's buffer
+    // pool for small requests (no malloc, nothing for the GC to finalize).
+    const onShared = (buf: Buffer | null, errno: number, len: number): void => onMessage(buf && Buffer.from(buf.subarray(0, len)), errno);
     // The event loop reads /dev/fuse itself (one wake-up per request, no
     // hand-off between threads); the reader thread is the fallback.
-    let r = this.config.reader === 'thread' ? -1 : native.startPollReader(this.fd, bufsize, onMessage);
+    let r = this.config.reader === 'thread' ? -1 : native.startPollReader(this.fd, bufsize, onShared);
     if (r < 0) r = native.startReader(this.fd, bufsize, onMessage);
     if (r < 0) throw new Error(`braidfs: could not start reading /dev/fuse (${errnoName(-r)})`);
   }

@@ -941,33 +941,37 @@ struct poller {
   int fd;
   size_t bufsize;
   char *buf;
+  // The read buffer as one JS Buffer, made once: each request is delivered
+  // as (this buffer, 0, length) and JS copies what it keeps. Its finalizer
+  // frees `buf`, so JS may hold it past the poller's end.
+  napi_ref shared;
   int stopped;
 };
 
+static void free_shared_buf(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  free(data);
+}
+
 static void poller_close_cb(uv_handle_t *h) {
-  struct poller *p = h->data;
-  free(p->buf);
-  free(p);
+  free(h->data); // p->buf belongs to the shared JS buffer now
 }
 
 static void poller_deliver(struct poller *p, void *data, size_t len, int err) {
   napi_env env = p->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value argv[2], cb, recv;
+  napi_value argv[3], cb, recv;
   napi_get_reference_value(env, p->cb, &cb);
   napi_get_global(env, &recv); // napi_make_callback wants an object as `this`
-  if (data) {
-    // A copy into memory V8 owns: an external buffer would need a finalizer
-    // per request, and finalizers make the young-generation GC slow.
-    void *unused;
-    if (napi_create_buffer_copy(env, len, data, &unused, &argv[0]) != napi_ok) napi_get_null(env, &argv[0]);
-  } else {
-    napi_get_null(env, &argv[0]);
-  }
+  // No Buffer per request: a new external buffer would need a finalizer
+  // each, which makes the young-generation GC slow.
+  if (data) napi_get_reference_value(env, p->shared, &argv[0]);
+  else napi_get_null(env, &argv[0]);
   argv[1] = make_num(env, err);
+  argv[2] = make_num(env, (int64_t)len);
   napi_value result;
-  napi_make_callback(env, p->actx, recv, cb, 2, argv, &result);
+  napi_make_callback(env, p->actx, recv, cb, 3, argv, &result);
   napi_close_handle_scope(env, scope);
 }
 
@@ -977,6 +981,7 @@ static void poller_stop(struct poller *p, int err) {
   uv_poll_stop(&p->handle);
   poller_deliver(p, NULL, 0, err);
   napi_delete_reference(p->env, p->cb);
+  napi_delete_reference(p->env, p->shared);
   napi_async_destroy(p->env, p->actx);
   uv_close((uv_handle_t *)&p->handle, poller_close_cb);
 }
@@ -1019,10 +1024,17 @@ static napi_value js_start_poll_reader(napi_env env, napi_callback_info info) {
   p->buf = buf;
   napi_value name;
   napi_create_string_utf8(env, "braidfs-fuse-request", NAPI_AUTO_LENGTH, &name);
-  napi_value resource;
+  napi_value resource, shared;
   napi_create_object(env, &resource);
-  if (napi_create_reference(env, argv[2], 1, &p->cb) != napi_ok || napi_async_init(env, resource, name, &p->actx) != napi_ok) {
+  if (napi_create_external_buffer(env, (size_t)bufsize, buf, free_shared_buf, NULL, &shared) != napi_ok) {
     free(buf); free(p);
+    return make_num(env, -ENOMEM);
+  }
+  // From here on `buf` is freed by the shared buffer's finalizer.
+  if (napi_create_reference(env, shared, 1, &p->shared) != napi_ok) { free(p); return make_num(env, -ENOMEM); }
+  if (napi_create_reference(env, argv[2], 1, &p->cb) != napi_ok || napi_async_init(env, resource, name, &p->actx) != napi_ok) {
+    napi_delete_reference(env, p->shared);
+    free(p);
     return make_num(env, -ENOMEM);
   }
   int r = uv_poll_init(loop, &p->handle, fd);
@@ -1032,9 +1044,10 @@ static napi_value js_start_poll_reader(napi_env env, napi_callback_info info) {
   }
   if (r != 0) {
     napi_delete_reference(env, p->cb);
+    napi_delete_reference(env, p->shared);
     napi_async_destroy(env, p->actx);
     fcntl(fd, F_SETFL, fl);
-    free(buf); free(p);
+    free(p);
     return make_num(env, r);
   }
   return make_num(env, 0);

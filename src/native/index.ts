@@ -19,8 +19,12 @@ export interface NativeAddon {
   backingClose(devFd: number, backingId: number): number;
   writev(fd: number, buffers: readonly Uint8Array[]): number;
   startReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number) => void): number;
-  /** Reads /dev/fuse on the event loop (non-blocking fd + uv_poll); same callback contract as startReader. */
-  startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number) => void): number;
+  /**
+   * Reads /dev/fuse on the event loop (non-blocking fd + uv_poll). Unlike
+   * startReader, every request arrives in the same buffer (its first `len`
+   * bytes), valid only during the call: copy what must outlive it.
+   */
+  startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number) => void): number;
 
   /** open(path, O_PATH|O_DIRECTORY): the directory fd that *at() calls are relative to. */
   openPath(path: PathArg): number;

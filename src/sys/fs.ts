@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { native, syscalls, type Syscalls } from '../native/index.js';
-import { check } from './errno.js';
+import { check, FsError } from './errno.js';
 
 export type Path = Buffer;
 
@@ -89,9 +89,10 @@ export const AT_SYMLINK_FOLLOW = 0x400;
  * pool (async) is for branches on slow or remote disks, where one slow call
  * must not stall every other request.
  */
-let S: Syscalls = syscalls(true);
+const SYNC: Syscalls = syscalls(true);
+let S: Syscalls = SYNC;
 export function setSyscallMode(mode: 'sync' | 'async'): void {
-  S = syscalls(mode === 'sync');
+  S = mode === 'sync' ? SYNC : syscalls(false);
 }
 
 /** The thread-pool table, whatever the mode. */
@@ -141,10 +142,42 @@ export function openPath(path: Path): number {
   return check(native.openPath(path), 'open(O_PATH)', path);
 }
 
-export async function lstat(dir: number, path: Path): Promise<Stat> {
+/**
+ * The result array of JS-thread stat calls, reused: it is read back before
+ * anything else can run. A fresh typed array per call costs a malloc'd
+ * backing store and GC sweeping work, and stat is the hottest syscall.
+ */
+const SYNC_STAT_OUT = new BigInt64Array(16);
+
+export function lstat(dir: number, path: Path): Promise<Stat> {
+  return statAt(dir, path, NO_ERRNOS) as Promise<Stat>;
+}
+
+/**
+ * lstat that answers undefined when it fails with one of `missing` (ENOENT,
+ * ENOTDIR…), without building an error: "not on this branch" is the most
+ * common answer a branch probe gets, twice per negative lookup on a pool.
+ */
+export function lstatIfPresent(dir: number, path: Path, missing: ReadonlySet<number>): Promise<Stat | undefined> {
+  return statAt(dir, path, missing);
+}
+
+const NO_ERRNOS: ReadonlySet<number> = new Set();
+
+function statAt(dir: number, path: Path, missing: ReadonlySet<number>): Promise<Stat | undefined> {
+  const t = on(dir);
+  if (t === SYNC) {
+    const r = SYNC.statat(dir, path, SYNC_STAT_OUT) as number; // the JS-thread table answers at once
+    if (r >= 0) return Promise.resolve(toStat(SYNC_STAT_OUT));
+    if (missing.has(-r)) return Promise.resolve(undefined);
+    return Promise.reject(new FsError(-r, 'fstatat', path));
+  }
   const out = new BigInt64Array(16);
-  check(await on(dir).statat(dir, path, out), 'fstatat', path);
-  return toStat(out);
+  return Promise.resolve(t.statat(dir, path, out)).then((r) => {
+    if (r >= 0) return toStat(out);
+    if (missing.has(-r)) return undefined;
+    throw new FsError(-r, 'fstatat', path);
+  });
 }
 
 export function fstat(fd: number): Promise<Stat> {

@@ -7,7 +7,7 @@
 // Each branch root is held as an O_PATH fd: every path on a branch is an
 // *at() call beneath it, whatever happens to the root's name afterwards.
 import type { BranchMode, Candidate, Probe } from '../../policies/types.js';
-import { Errno, knownErrno } from '../sys/errno.js';
+import { Errno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 
 const ST_RDONLY = 1;
@@ -135,12 +135,6 @@ const DOT = Buffer.from('.');
 const MISSING = new Set<number>([Errno.ENOENT, Errno.ENOTDIR, Errno.ELOOP, Errno.EXDEV]);
 
 /** lstat of a branch-relative path ('' is the root); undefined when it is not there. */
-export async function statBeneath(b: Branch, rel: Buffer): Promise<sys.Stat | undefined> {
-  try {
-    return await sys.lstat(b.rootFd, rel.length ? rel : DOT);
-  } catch (e) {
-    const errno = knownErrno(e);
-    if (errno !== undefined && MISSING.has(errno)) return undefined;
-    throw e;
-  }
+export function statBeneath(b: Branch, rel: Buffer): Promise<sys.Stat | undefined> {
+  return sys.lstatIfPresent(b.rootFd, rel.length ? rel : DOT, MISSING);
 }

@@ -98,6 +98,7 @@ test('the defaults', (t) => {
     cow: false,
     cacheSymlinks: false,
     cacheReaddir: false,
+    statx: false,
     dropcacheonclose: false,
     syscalls: 'auto',
     reader: 'loop',
