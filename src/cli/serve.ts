@@ -7,7 +7,7 @@ import { Session } from '../fuse/session.js';
 import { Opcode } from '../fuse/abi.js';
 import { enableTrace } from '../fuse/trace.js';
 import { forget, makeHandlers } from '../ops/index.js';
-import type { OpContext } from '../ops/context.js';
+import { NO_NOTICES, type OpContext } from '../ops/context.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
 import { markSlow, setSyscallMode } from '../sys/fs.js';
@@ -210,6 +210,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     log,
     daemonGid: process.getgid?.() ?? 0,
     ...(layered ? { layered } : {}),
+    kernel: NO_NOTICES,
   };
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close
@@ -253,6 +254,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     },
     log,
   );
+  ctx.kernel = { attrsChanged: (id) => void session.invalInode(id) };
   session.start();
 
   let stopping = false;
@@ -279,7 +281,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   signals.set('SIGUSR2', () => {
     log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB`);
-    const ops = [...session.stats].map(([op, st]) => `${Opcode[op] ?? op}=${st.count}/${(Number(st.totalNs / BigInt(st.count)) / 1000).toFixed(0)}us`);
+    const ops = [...session.stats].map(([op, st]) => `${Opcode[op] ?? op}=${st.count}/${((st.totalMs * 1000) / st.count).toFixed(0)}us`);
     log.info(`stats: requests (count/mean service time) ${ops.join(' ')}`);
   });
 

@@ -63,7 +63,21 @@ export interface OpContext {
   readonly daemonGid: number;
   /** Overlay mode or a copy-on-write pool: layer semantics and copy-up (see union/layers.ts). */
   readonly layered?: Layered;
+  /** Tells the kernel what it caches has changed; set once the FUSE session exists. */
+  kernel: KernelNotices;
 }
+
+/**
+ * What an op tells the kernel beyond its reply. Fire and forget: a notice
+ * the kernel has nothing cached for is not an error.
+ */
+export interface KernelNotices {
+  /** The node's cached attributes are stale (e.g. its nlink changed under a reply about another node). */
+  attrsChanged(nodeid: bigint): void;
+}
+
+/** Before the session exists there is nothing to tell. */
+export const NO_NOTICES: KernelNotices = { attrsChanged: () => undefined };
 
 /** What overlay mode and cow pools add to a pool. */
 export interface Layered {

@@ -192,6 +192,10 @@ export async function linkLayered(ctx: OpContext, source: Node, newParent: Node,
   await l.copyUp.ensureDirChain(up.branch, parentRel);
   await removeWhiteout(up.branch.rootFd, parentRel, newName);
   await sys.link(up.branch.rootFd, atPath(up.rel), up.branch.rootFd, newRel);
+  // The reply is about the copy's node; the source's node (the lower file
+  // until now) has one more link, which the kernel would not learn of
+  // before its attribute timeout.
+  ctx.kernel.attrsChanged(source.id);
   const loc = branchLoc(up.branch, newRel);
   return remember(ctx, newParent, newName, up.branch, newRel, await shownStat(ctx, up.branch, loc, await sys.lstat(loc.dir, loc.path)));
 }
