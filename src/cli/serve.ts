@@ -239,12 +239,12 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       cacheSymlinks: config.cacheSymlinks,
       reader: config.reader === 'thread' ? 'thread' : 'poll',
       readdirplus: true,
-      locks: true,
+      locks: config.locks === 'daemon',
       maxBackground: 64,
       congestionThreshold: 48,
     },
     {
-      handlers: makeHandlers(ctx, { statx: config.statx }),
+      handlers: makeHandlers(ctx, { statx: config.statx, daemonLocks: config.locks === 'daemon' }),
       forget: (items) => forget(ctx, items),
       onInit: (n) => {
         ctx.cache = { ...ctx.cache, writeback: n.has('WRITEBACK_CACHE') };

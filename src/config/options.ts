@@ -96,6 +96,8 @@ export interface Config {
   cacheReaddir: boolean;
   /** Answer FUSE_STATX (birth time); off, the kernel serves statx from its attribute cache. */
   statx: boolean;
+  /** Who keeps POSIX and flock locks: the kernel, on the mount's own inodes, or the daemon's lock table. */
+  locks: 'kernel' | 'daemon';
   dropcacheonclose: boolean;
   syscalls: 'auto' | 'inline' | 'pool';
   /** Who reads /dev/fuse: the event loop itself, or a reader thread. */
@@ -148,6 +150,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   cacheSymlinks: false,
   cacheReaddir: false,
   statx: false,
+  locks: 'kernel',
   dropcacheonclose: false,
   syscalls: 'auto',
   reader: 'loop',
@@ -438,6 +441,13 @@ export const optionTable: readonly OptionSpec[] = [
   flagOption(['cache.writeback'], 'cacheWriteback', 'kernel writeback caching', false),
   flagOption(['cache.symlinks'], 'cacheSymlinks', 'let the kernel cache symlink targets', false),
   flagOption(['cache.readdir'], 'cacheReaddir', 'let the kernel cache directory listings', true),
+  choiceOption(
+    ['locks'],
+    'locks',
+    ['kernel', 'daemon'],
+    'who keeps fcntl/flock locks taken through the mount: the kernel, on the mount\'s inodes (as with mergerfs; close then needs no FLUSH round trip), or braidfs\'s own lock table (the kernel sends every lock request and a FLUSH on each close)',
+    false,
+  ),
   flagOption(
     ['statx'],
     'statx',

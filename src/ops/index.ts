@@ -27,6 +27,12 @@ const controlRefuses = (): never => {
 export interface HandlerOptions {
   /** Serve FUSE_STATX; without it the kernel gets ENOSYS once and uses GETATTR and its cache from then on. */
   statx: boolean;
+  /**
+   * Locks live in the daemon's lock table (locks=daemon). Otherwise the kernel
+   * keeps them and FLUSH, whose only job here is dropping a closing owner's
+   * locks, gets ENOSYS once, after which the kernel stops sending it.
+   */
+  daemonLocks: boolean;
 }
 
 export function makeHandlers(ctx: OpContext, opts: HandlerOptions): Handlers {
@@ -77,5 +83,6 @@ export function makeHandlers(ctx: OpContext, opts: HandlerOptions): Handlers {
     [Opcode.COPY_FILE_RANGE_64]: (r) => copyFileRange(ctx, r),
   };
   if (!opts.statx) delete handlers[Opcode.STATX];
+  if (!opts.daemonLocks) delete handlers[Opcode.FLUSH];
   return handlers;
 }

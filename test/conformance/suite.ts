@@ -96,9 +96,11 @@ export function setupSides(mountOptions: string[]): SuiteState {
 }
 
 /** Registers one serial test per root parity case. */
-export function registerParityTests(mountOptions: string[], label: string): void {
+/** One parity test per case (or per case in `only`), each on a fresh directory of the mount and of the plain side. */
+export function registerParityTests(mountOptions: string[], label: string, only?: readonly string[]): void {
   const state = setupSides(mountOptions);
-  for (const [i, name] of selectedNames(Object.keys(cases)).entries()) {
+  const names = Object.keys(cases).filter((n) => !only || only.includes(n));
+  for (const [i, name] of selectedNames(names).entries()) {
     test.serial(`parity${label}: ${name}`, async (t) => {
       t.timeout(120_000);
       const fn = cases[name]!;

@@ -147,6 +147,31 @@ test('statx=true: statx gives the branch file\'s birth time, and follows changes
   t.is(statSync(m.path('f')).size, 3);
 });
 
+/** The daemon's per-opcode request counts, from its SIGUSR2 stats line. */
+async function requestCounts(m: { pid: number; log(): string }): Promise<Map<string, number>> {
+  const before = m.log().length;
+  process.kill(m.pid, 'SIGUSR2');
+  await waitFor(() => m.log().slice(before).includes('stats: requests'), 5000);
+  const line = m.log().slice(before).split('\n').find((l) => l.includes('stats: requests')) ?? '';
+  return new Map([...line.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((x) => [x[1]!, Number(x[2])]));
+}
+
+test('locks=kernel (default): close sends no FLUSH, and locks still exclude other processes', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough] });
+  for (let i = 0; i < 5; i++) closeSync(openSync(m.path(`f${i}`), 'w'));
+  t.true(((await requestCounts(m)).get('FLUSH') ?? 0) <= 1, 'FLUSH answered ENOSYS once, then never sent');
+  const r = spawnSync('flock', ['-x', m.path('f0'), 'flock', '-n', '-E', '42', '-x', m.path('f0'), 'true']);
+  t.is(r.status, 42, 'a second flock on a locked file fails');
+});
+
+test('locks=daemon: the kernel sends lock requests and a FLUSH on each close', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'locks=daemon'] });
+  for (let i = 0; i < 5; i++) closeSync(openSync(m.path(`f${i}`), 'w'));
+  t.true((await requestCounts(m)).get('FLUSH')! >= 5);
+  const r = spawnSync('flock', ['-x', m.path('f0'), 'flock', '-n', '-E', '42', '-x', m.path('f0'), 'true']);
+  t.is(r.status, 42);
+});
+
 test('cache.files=per-process: listed processes get the page cache, every other one direct I/O', async (t) => {
   const script = (path: string, src: string, restore: string): string =>
     [
