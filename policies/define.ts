@@ -12,6 +12,7 @@ import type { Reason } from './filters.js';
 import type { NonEmpty } from './pick.js';
 import { PolicyError } from './types.js';
 import type { Candidate, Policy, PolicyInput } from './types.js';
+import { all, isPromise, then, type MaybePromise } from './maybe.js';
 
 type Chosen = Candidate | readonly Candidate[] | undefined;
 
@@ -51,32 +52,38 @@ interface Eligible {
 }
 
 /** Why `c` is excluded for this call (mode, then path, then state, as mergerfs orders the checks), or undefined. */
-async function exclusion(input: PolicyInput, needPath: boolean, c: Candidate): Promise<Reason | undefined> {
+function exclusion(input: PolicyInput, needPath: boolean, c: Candidate): MaybePromise<Reason | undefined> {
   if (!needPath) return filterReason(input.category, c);
   const mode = modeReason(input.category, c);
   if (mode !== undefined) return mode;
-  if (!(await input.probe.exists(c, input.path))) return 'ENOENT';
-  return stateReason(input.category, c);
+  return then(input.probe.exists(c, input.path), (exists) => (exists ? stateReason(input.category, c) : 'ENOENT'));
 }
 
-async function eligibleBranches(input: PolicyInput, needPath: boolean, firstOnly: boolean): Promise<Eligible> {
-  let error: Reason = 'ENOENT';
-  if (firstOnly) {
-    for (const c of input.candidates) {
-      const why = await exclusion(input, needPath, c);
-      if (why === undefined) return { eligible: [c], error };
-      error = stronger(error, why);
-    }
-    return { eligible: [], error };
+/** The first branch that qualifies, probing from candidate `from` on and stopping there. */
+function firstEligible(input: PolicyInput, needPath: boolean, from: number, error: Reason): MaybePromise<Eligible> {
+  for (let i = from; i < input.candidates.length; i++) {
+    const c = input.candidates[i]!;
+    const why = exclusion(input, needPath, c);
+    // A slow branch: carry on from here once it has answered.
+    if (isPromise(why)) return why.then((w) => (w === undefined ? { eligible: [c], error } : firstEligible(input, needPath, i + 1, stronger(error, w))));
+    if (why === undefined) return { eligible: [c], error };
+    error = stronger(error, why);
   }
-  const verdicts = await Promise.all(input.candidates.map((c) => exclusion(input, needPath, c)));
-  const eligible: Candidate[] = [];
-  input.candidates.forEach((c, i) => {
-    const why = verdicts[i];
-    if (why === undefined) eligible.push(c);
-    else error = stronger(error, why);
+  return { eligible: [], error };
+}
+
+function eligibleBranches(input: PolicyInput, needPath: boolean, firstOnly: boolean): MaybePromise<Eligible> {
+  if (firstOnly) return firstEligible(input, needPath, 0, 'ENOENT');
+  return then(all(input.candidates.map((c) => exclusion(input, needPath, c))), (verdicts) => {
+    let error: Reason = 'ENOENT';
+    const eligible: Candidate[] = [];
+    input.candidates.forEach((c, i) => {
+      const why = verdicts[i];
+      if (why === undefined) eligible.push(c);
+      else error = stronger(error, why);
+    });
+    return { eligible, error };
   });
-  return { eligible, error };
 }
 
 const isNonEmpty = <T>(xs: readonly T[]): xs is NonEmpty<T> => xs.length > 0;
@@ -91,13 +98,16 @@ export function definePolicy(spec: PolicySpec): DefinedPolicy {
     name: spec.name,
     pathPreserving: spec.pathPreserving ?? false,
     spec: Object.freeze({ ...spec }),
-    async select(input: PolicyInput): Promise<Candidate[]> {
+    select(input: PolicyInput): MaybePromise<Candidate[]> {
       const needPath = input.category !== 'create' || spec.existing === true;
-      const { eligible, error } = await eligibleBranches(input, needPath, spec.firstOnly === true);
-      if (!isNonEmpty(eligible)) throw new PolicyError(error);
-      const chosen = chosenList(await spec.pick(eligible, input));
-      if (chosen.length === 0) throw new PolicyError(error);
-      return [...chosen];
+      return then(eligibleBranches(input, needPath, spec.firstOnly === true), ({ eligible, error }) => {
+        if (!isNonEmpty(eligible)) throw new PolicyError(error);
+        return then(spec.pick(eligible, input), (picked) => {
+          const chosen = chosenList(picked);
+          if (chosen.length === 0) throw new PolicyError(error);
+          return [...chosen];
+        });
+      });
     },
   });
 }

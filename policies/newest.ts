@@ -5,13 +5,14 @@
 // path-preserving: mergerfs's newest says false.
 import { definePolicy } from './define.js';
 import { scan } from './pick.js';
+import { all, then } from './maybe.js';
 
 export const newest = definePolicy({
   name: 'newest',
   existing: true,
-  async pick(cs, { probe, path }) {
-    const times = await Promise.all(cs.map((c) => probe.mtime(c, path)));
-    const found = cs.flatMap((c, i) => (times[i] === undefined ? [] : [{ c, t: times[i] }]));
-    return scan(found, (x, best) => x.t >= best.t)?.c;
-  },
+  pick: (cs, { probe, path }) =>
+    then(all(cs.map((c) => probe.mtime(c, path))), (times) => {
+      const found = cs.flatMap((c, i) => (times[i] === undefined ? [] : [{ c, t: times[i] }]));
+      return scan(found, (x, best) => x.t >= best.t)?.c;
+    }),
 });

@@ -5,6 +5,7 @@
 // figures over as Candidates; existence and mtimes of paths are asked
 // through a Probe, so policies stay pure and unit-testable with stubs.
 // Nothing here may import from src/ (dependencies point one way).
+import type { MaybePromise } from './maybe.js';
 
 /** Which family of FUSE functions is asking; it decides the eligibility filter. */
 export type Category = 'create' | 'action' | 'search';
@@ -33,9 +34,10 @@ export interface Candidate {
 
 /** Path questions a policy may ask about a branch. Paths are relative to the branch root, as bytes ('' is the root). */
 export interface Probe {
-  exists(c: Candidate, path: Buffer): Promise<boolean>;
+  /** Answers at once for a branch on a local disk, through a promise for a slow one (see maybe.ts). */
+  exists(c: Candidate, path: Buffer): MaybePromise<boolean>;
   /** mtime in nanoseconds (as a number of ms * 1e6 precision is enough), or undefined when the path is missing. */
-  mtime(c: Candidate, path: Buffer): Promise<number | undefined>;
+  mtime(c: Candidate, path: Buffer): MaybePromise<number | undefined>;
 }
 
 export interface PolicyInput {
@@ -62,7 +64,7 @@ export interface Policy {
    * filtered out it throws PolicyError with mergerfs's precedence: EROFS, then
    * ENOSPC, then ENOENT.
    */
-  select(input: PolicyInput): Promise<Candidate[]>;
+  select(input: PolicyInput): MaybePromise<Candidate[]>;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { HandledOpcode, Req } from './protocol.js';
 import * as R from './replies.js';
 import { Errno, errnoName, knownErrno } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
+import { isPromise, type MaybePromise } from '../../policies/maybe.js';
 
 export interface CreateReply {
   entry: R.EntryReply;
@@ -64,7 +65,8 @@ export interface ReplyTypes {
   [Opcode.SYNCFS]: void;
 }
 
-export type Handler<O extends HandledOpcode> = (req: Req<O>, signal: AbortSignal) => Promise<ReplyTypes[O]>;
+/** A handler answers at once (the pool's fast path, see policies/maybe.ts) or through a promise. */
+export type Handler<O extends HandledOpcode> = (req: Req<O>, signal: AbortSignal) => MaybePromise<ReplyTypes[O]>;
 export type Handlers = { [O in HandledOpcode]?: Handler<O> };
 
 type Encoder<O extends HandledOpcode> = (r: ReplyTypes[O]) => Buffer | undefined;
@@ -131,27 +133,47 @@ export interface Outcome {
   body: Buffer | undefined;
 }
 
-/** Runs one request to completion. Never throws. */
-export async function dispatch<O extends HandledOpcode>(handlers: Handlers, req: Req<O>, signal: AbortSignal, log: Logger): Promise<Outcome> {
+/**
+ * Runs one request to completion. Never throws: a thrown or rejected errno
+ * becomes its reply, anything else EIO and a log line. The outcome is a
+ * value when the handler answered at once, so the caller can reply without
+ * a promise in between.
+ */
+export function dispatch<O extends HandledOpcode>(handlers: Handlers, req: Req<O>, signal: AbortSignal, log: Logger): MaybePromise<Outcome> {
   if (requestChannel.hasSubscribers) requestChannel.publish(req);
   const handler = handlers[req.op];
-  let outcome: Outcome;
-  if (!handler) {
-    outcome = { errno: Errno.ENOSYS, body: undefined };
-  } else {
-    try {
-      const value = await handler(req, signal);
-      outcome = { errno: 0, body: (encoders[req.op] as Encoder<O>)(value) };
-    } catch (e) {
-      const errno = knownErrno(e);
-      if (errno === undefined) {
-        log.error(`unexpected error in ${Opcode[req.op]} (unique ${req.h.unique}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-        outcome = { errno: Errno.EIO, body: undefined };
-      } else {
-        outcome = { errno, body: undefined };
-      }
-    }
+  if (!handler) return published(req, { errno: Errno.ENOSYS, body: undefined });
+  let value: MaybePromise<ReplyTypes[O]>;
+  try {
+    value = handler(req, signal);
+  } catch (e) {
+    return published(req, failure(req, e, log));
   }
+  if (isPromise(value)) {
+    return value.then(
+      (v) => published(req, success(req, v, log)),
+      (e: unknown) => published(req, failure(req, e, log)),
+    );
+  }
+  return published(req, success(req, value, log));
+}
+
+function success<O extends HandledOpcode>(req: Req<O>, value: ReplyTypes[O], log: Logger): Outcome {
+  try {
+    return { errno: 0, body: (encoders[req.op] as Encoder<O>)(value) };
+  } catch (e) {
+    return failure(req, e, log);
+  }
+}
+
+function failure(req: Req<HandledOpcode>, e: unknown, log: Logger): Outcome {
+  const errno = knownErrno(e);
+  if (errno !== undefined) return { errno, body: undefined };
+  log.error(`unexpected error in ${Opcode[req.op]} (unique ${req.h.unique}): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return { errno: Errno.EIO, body: undefined };
+}
+
+function published(req: Req<HandledOpcode>, outcome: Outcome): Outcome {
   if (replyChannel.hasSubscribers) replyChannel.publish({ req, outcome, errname: outcome.errno ? errnoName(outcome.errno) : 'OK' });
   return outcome;
 }

@@ -11,7 +11,8 @@ import * as abi from './abi.js';
 import { InitFlag, Opcode, type InitFlagName } from './abi.js';
 import { decode, encode } from './codec.js';
 import { decodeBody, decodeHeader, ProtocolError, type AnyReq } from './protocol.js';
-import { dispatch, type Handlers } from './dispatch.js';
+import { dispatch, type Handlers, type Outcome } from './dispatch.js';
+import { isPromise } from '../../policies/maybe.js';
 import * as R from './replies.js';
 import { native } from '../native/index.js';
 import { Errno, errnoName } from '../sys/errno.js';
@@ -168,15 +169,22 @@ export class Session {
     const req = { op, h, ...body } as AnyReq;
     const abort = op === Opcode.SETLKW ? new AbortController() : undefined;
     const started = performance.now();
+    const outcome = dispatch(this.hooks.handlers, req, abort?.signal ?? NEVER, this.log);
+    if (!isPromise(outcome)) return this.answered(h.unique, op, outcome, started);
+    // Only a request still running can be interrupted.
     this.inflight.set(h.unique, { op, abort });
-    void dispatch(this.hooks.handlers, req, abort?.signal ?? NEVER, this.log).then((outcome) => {
+    void outcome.then((o) => {
       this.inflight.delete(h.unique);
-      this.reply(h.unique, outcome.errno, outcome.body);
-      let st = this.statsByOp[op];
-      if (!st) this.stats.set(op, (st = this.statsByOp[op] = { count: 0, totalMs: 0 }));
-      st.count++;
-      st.totalMs += performance.now() - started;
+      this.answered(h.unique, op, o, started);
     });
+  }
+
+  private answered(unique: bigint, op: number, outcome: Outcome, started: number): void {
+    this.reply(unique, outcome.errno, outcome.body);
+    let st = this.statsByOp[op];
+    if (!st) this.stats.set(op, (st = this.statsByOp[op] = { count: 0, totalMs: 0 }));
+    st.count++;
+    st.totalMs += performance.now() - started;
   }
 
   private batchForget(buf: Buffer): void {

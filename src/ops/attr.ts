@@ -9,12 +9,13 @@ import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import { statxOut, type FuseAttr } from '../fuse/replies.js';
 import * as sys from '../sys/fs.js';
+import { then, type MaybePromise } from '../../policies/maybe.js';
 import { actOnBranches, relOf, search, shownStat, statNode, toAttr, type OpContext } from './context.js';
 
-export async function getattr(ctx: OpContext, req: Req<Opcode.GETATTR>): Promise<{ attr: FuseAttr; valid: number }> {
+export function getattr(ctx: OpContext, req: Req<Opcode.GETATTR>): MaybePromise<{ attr: FuseAttr; valid: number }> {
   const node = ctx.inodes.get(req.h.nodeid);
   const fh = req.getattrFlags & abi.FUSE_GETATTR_FH ? req.fh : undefined;
-  return { attr: await statNode(ctx, node, fh), valid: ctx.timeouts.attr };
+  return then(statNode(ctx, node, fh), (attr) => ({ attr, valid: ctx.timeouts.attr }));
 }
 
 function time(valid: number, setBit: number, nowBit: number, sec: bigint, nsec: number): sys.TimeSpec {

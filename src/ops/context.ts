@@ -21,6 +21,7 @@ import type { CacheFiles, PageCachePolicy } from '../union/pagecache.js';
 import type { OverrideStat } from '../union/override-stat.js';
 import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/pool.js';
 import { applyToBranches, preferSearch } from '../union/fold.js';
+import { then, type MaybePromise } from '../../policies/maybe.js';
 
 export interface CacheSettings {
   files: CacheFiles;
@@ -162,26 +163,28 @@ function throughOpenFd(ctx: OpContext, node: Node): Found {
  * through handle `fh` when given, else on the branch the function's policy
  * picks, else through an open fd when it has no name left.
  */
-export async function search(ctx: OpContext, func: SearchFunc, node: Node, fh?: bigint): Promise<Found & { st: () => Promise<Stat> }> {
+export function search(ctx: OpContext, func: SearchFunc, node: Node, fh?: bigint): MaybePromise<Found & { st: () => MaybePromise<Stat> }> {
   if (fh !== undefined) {
     const h = ctx.handles.file(fh);
-    return { branch: h.branch, loc: { dir: h.fd, path: sys.SELF }, rel: sys.SELF, st: () => sys.fstat(h.fd) };
+    return { branch: h.branch, loc: { dir: h.fd, path: sys.SELF }, rel: sys.SELF, st: () => sys.lstatNow(h.fd, sys.SELF) };
   }
   const rel = relOf(ctx, node);
   if (rel === undefined) {
     const f = throughOpenFd(ctx, node);
-    return { ...f, st: () => sys.lstat(f.loc.dir, f.loc.path) };
+    return { ...f, st: () => sys.lstatNow(f.loc.dir, f.loc.path) };
   }
   if (ctx.layered) {
     // Layers are searched top-down whatever the search policy: the first layer showing the name wins (overlay §1.4).
-    const top = (await ctx.layered.layers.resolve(rel))[0];
-    if (!top) throw new FsError(Errno.ENOENT, func, rel);
-    const loc = branchLoc(top.branch, top.rel);
-    return { branch: top.branch, loc, rel: top.rel, st: () => sys.lstat(loc.dir, loc.path) };
+    return ctx.layered.layers.resolve(rel).then(([top]) => {
+      if (!top) throw new FsError(Errno.ENOENT, func, rel);
+      const loc = branchLoc(top.branch, top.rel);
+      return { branch: top.branch, loc, rel: top.rel, st: () => sys.lstatNow(loc.dir, loc.path) };
+    });
   }
-  const sel = await ctx.pool.select(func, rel);
-  const b = sel.first;
-  return { branch: b, loc: branchLoc(b, rel), rel, st: () => sel.stat(b) };
+  return then(ctx.pool.select(func, rel), (sel) => {
+    const b = sel.first;
+    return { branch: b, loc: branchLoc(b, rel), rel, st: () => sel.stat(b) };
+  });
 }
 
 /** Every branch an action function (chmod, unlink, setxattr…) acts on for a node, in list order. */
@@ -227,9 +230,13 @@ export async function actOnBranches(ctx: OpContext, func: ActionFunc, node: Node
  * file keeps its origin's dev/ino, owners go through the id map, and with
  * static_nlink directories count 1 link.
  */
-export async function shownStat(ctx: OpContext, b: Branch, loc: Loc, st: Stat): Promise<Stat> {
+export function shownStat(ctx: OpContext, b: Branch, loc: Loc, st: Stat): MaybePromise<Stat> {
   const l = ctx.layered;
   if (!l) return st;
+  return shownLayeredStat(l, b, loc, st);
+}
+
+async function shownLayeredStat(l: Layered, b: Branch, loc: Loc, st: Stat): Promise<Stat> {
   let out = await l.layers.shownStat(b, loc, st);
   const o = l.override && (await l.override.read(loc.dir, loc.path));
   if (o) out = l.override.apply(out, o);
@@ -254,11 +261,11 @@ export function remember(ctx: OpContext, parent: Node, name: Buffer, b: Branch, 
 }
 
 /** The stat of a node for getattr: through `fh`, the getattr policy's branch, or an open fd. */
-export async function statNode(ctx: OpContext, node: Node, fh?: bigint): Promise<FuseAttr> {
-  const f = await search(ctx, 'getattr', node, fh);
-  const st = await shownStat(ctx, f.branch, f.loc, await f.st());
-  const rel = relOf(ctx, node) ?? sys.SELF;
-  return toAttr(ctx, f.branch, rel, st);
+/** A node's attributes as the kernel sees them; at once on the pool's fast path (see policies/maybe.ts). */
+export function statNode(ctx: OpContext, node: Node, fh?: bigint): MaybePromise<FuseAttr> {
+  return then(search(ctx, 'getattr', node, fh), (f) =>
+    then(f.st(), (raw) => then(shownStat(ctx, f.branch, f.loc, raw), (st) => toAttr(ctx, f.branch, relOf(ctx, node) ?? sys.SELF, st))),
+  );
 }
 
 /** Is `gid` among the caller's groups? Read from /proc, only when it matters. */

@@ -9,6 +9,7 @@
 // on its first branch, so it can still be stat'ed and listed after rmdir.
 // READDIRPLUS stats the entries of one reply and counts a lookup for each
 // entry it hands out, as the kernel's FORGETs will expect.
+import { constants } from 'node:os';
 import * as abi from '../fuse/abi.js';
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
@@ -18,12 +19,16 @@ import * as sys from '../sys/fs.js';
 import type { DirHandle, MergedEntry } from '../union/handles.js';
 import type { Branch } from '../union/branches.js';
 import { atPath } from '../union/pool.js';
+import { isPromise, then, type MaybePromise } from '../../policies/maybe.js';
 import { usesPath } from '../union/inodecalc.js';
+import { NameSet } from '../union/nameset.js';
 import { relOf, remember, shownStat, type OpContext } from './context.js';
 import { LAYERED_HIDDEN_AT_ROOT, layeredListing } from './layered.js';
 import { CONTROL_NAME } from './control.js';
 
 const DT_DIR = 4;
+/** A readdirplus stat that fails for any reason just lists the entry without attributes. */
+const ANY_ERRNO: ReadonlySet<number> = new Set(Object.values(constants.errno));
 const EMPTY = Buffer.alloc(0);
 const O_PATH = 0o10000000;
 
@@ -31,7 +36,7 @@ const O_PATH = 0o10000000;
 async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<MergedEntry[]> {
   const out: MergedEntry[] = [];
   const inodecalc = ctx.pool.options.inodecalc;
-  const seen = new Set<string>();
+  const seen = new NameSet();
   let found = 0;
   let firstError: unknown;
   for (const b of ctx.pool.branches.branches) {
@@ -48,12 +53,8 @@ async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<st
     // With one branch holding the directory there is nothing to dedupe (the common case of a big directory).
     const dedupe = ctx.pool.branches.size > 1;
     for (const e of entries) {
-      const key = dedupe || rel.length === 0 ? e.name.toString('latin1') : '';
-      if (dedupe) {
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
-      if (rel.length === 0 && hidden.has(key)) continue;
+      if (dedupe && !seen.add(e.name)) continue;
+      if (rel.length === 0 && hidden.has(e.name.toString('latin1'))) continue;
       const isDir = e.type === DT_DIR;
       // "." and ".." are named by where they point, so their numbers agree with stat.
       // The path is built only for inodecalc modes that hash it.
@@ -152,21 +153,38 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   const dirRel = relOf(ctx, h.node);
   const batch = entries.slice(req.offset, end);
   // One directory fd per branch for the batch: each stat is then a single
-  // fstatat of a name, not a path walk.
-  // (Below an overlay redirect a layer's directory has its own path: e.dirRel.)
-  const dirFds = new Map<string, number | undefined>();
-  const dirFd = async (b: Branch, rel: Buffer | undefined): Promise<number | undefined> => {
+  // fstatat of a name, not a path walk. Below an overlay redirect a layer's
+  // directory has its own path (e.dirRel); those are few and keyed by path.
+  // Keyed by branch index, or by branch and path for a layer's own path.
+  const dirFds = new Map<number | string, number | undefined>();
+  const dirFd = (b: Branch, rel: Buffer | undefined, own: boolean): MaybePromise<number | undefined> => {
     if (rel === undefined) return undefined;
-    const key = `${b.index}:${rel.toString('latin1')}`;
-    if (!dirFds.has(key)) dirFds.set(key, await sys.open(b.rootFd, atPath(rel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW).catch(() => undefined));
-    return dirFds.get(key);
+    const key = own ? `${b.index}:${rel.toString('latin1')}` : b.index;
+    if (dirFds.has(key)) return dirFds.get(key);
+    return sys.open(b.rootFd, atPath(rel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW).then(
+      (fd) => (dirFds.set(key, fd), fd),
+      () => (dirFds.set(key, undefined), undefined),
+    );
+  };
+  // Stats come back at once on branches served on the JS thread: no promise per entry.
+  const statOf = (e: MergedEntry): MaybePromise<sys.Stat | undefined> => {
+    if (isDot(e.name) || dirRel === undefined) return undefined;
+    return then(dirFd(e.branch, e.dirRel ?? dirRel, e.dirRel !== undefined), (fd) => {
+      if (fd === undefined) return undefined;
+      let st: MaybePromise<sys.Stat | undefined>;
+      try {
+        st = sys.lstatIfPresent(fd, e.name, ANY_ERRNO);
+      } catch {
+        return undefined; // vanished, or unreadable: listed without attributes
+      }
+      return then(st, (raw) => (raw === undefined ? undefined : shownStat(ctx, e.branch, { dir: fd, path: e.name }, raw)));
+    });
   };
   const stats: Array<sys.Stat | undefined> = [];
   try {
     for (const e of batch) {
-      const fd = isDot(e.name) || dirRel === undefined ? undefined : await dirFd(e.branch, e.dirRel ?? dirRel);
-      const st = fd === undefined ? undefined : await sys.lstat(fd, e.name).catch(() => undefined);
-      stats.push(st && fd !== undefined ? await shownStat(ctx, e.branch, { dir: fd, path: e.name }, st) : st);
+      const st = statOf(e);
+      stats.push(isPromise(st) ? await st.catch(() => undefined) : st);
     }
   } finally {
     for (const fd of dirFds.values()) if (fd !== undefined) sys.closeQuietly(fd);

@@ -7,32 +7,38 @@ import type { Node } from '../union/inodes.js';
 import { isReservedName } from '../union/whiteout.js';
 import { SCRATCH_NAME } from '../union/scratch.js';
 import * as sys from '../sys/fs.js';
+import { isPromise, then, type MaybePromise } from '../../policies/maybe.js';
 import { branchLoc, entryFor, parentOf, remember, search, shownStat, statNode, type OpContext } from './context.js';
 
 const DOT = Buffer.from('.');
 const DOTDOT = Buffer.from('..');
 
-export async function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): Promise<EntryReply> {
+export function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): MaybePromise<EntryReply> {
   const parent = parentOf(ctx, req.h.nodeid);
   // "." and ".." arrive only for NFS-export reconnects (EXPORT_SUPPORT).
   if (req.name.equals(DOT) || req.name.equals(DOTDOT)) {
     const target = req.name.equals(DOT) ? parent : (parent.names[0]?.parent ?? ctx.inodes.root);
     target.nlookup++;
-    return entryFor(ctx, target, await statNode(ctx, target));
+    return then(statNode(ctx, target), (attr) => entryFor(ctx, target, attr));
   }
+  const rel = ctx.inodes.childPath(parent, req.name);
+  let found: MaybePromise<EntryReply>;
   try {
-    const rel = ctx.inodes.childPath(parent, req.name);
-    if (ctx.layered) return await lookupLayered(ctx, parent, req.name, rel);
+    if (ctx.layered) found = lookupLayered(ctx, parent, req.name, rel);
     // The name is found where the getattr policy looks (ff: the first branch that has it).
-    const sel = await ctx.pool.select('getattr', rel);
-    return remember(ctx, parent, req.name, sel.first, rel, await sel.stat(sel.first));
+    else found = then(ctx.pool.select('getattr', rel), (sel) => then(sel.stat(sel.first), (st) => remember(ctx, parent, req.name, sel.first, rel, st)));
   } catch (e) {
-    // A negative entry the kernel may cache, when the user asked for that.
-    if (knownErrno(e) === Errno.ENOENT && ctx.timeouts.negative > 0) {
-      return { nodeid: 0n, generation: 0n, attr: undefined, entryValid: ctx.timeouts.negative, attrValid: 0 };
-    }
-    throw e;
+    return negativeOrThrow(ctx, e);
   }
+  return isPromise(found) ? found.catch((e: unknown) => negativeOrThrow(ctx, e)) : found;
+}
+
+/** ENOENT as a negative entry the kernel may cache, when the user asked for that (cache.negative-entry); other errors as they are. */
+function negativeOrThrow(ctx: OpContext, e: unknown): EntryReply {
+  if (knownErrno(e) === Errno.ENOENT && ctx.timeouts.negative > 0) {
+    return { nodeid: 0n, generation: 0n, attr: undefined, entryValid: ctx.timeouts.negative, attrValid: 0 };
+  }
+  throw e;
 }
 
 /** Overlay lookup: the top layer showing the name; `.wh.*` names and the scratch directory never exist. */

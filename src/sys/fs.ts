@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { native, syscalls, type Syscalls } from '../native/index.js';
 import { check, FsError } from './errno.js';
+import { then, type MaybePromise } from '../../policies/maybe.js';
 
 export type Path = Buffer;
 
@@ -150,27 +151,37 @@ export function openPath(path: Path): number {
 const SYNC_STAT_OUT = new BigInt64Array(16);
 
 export function lstat(dir: number, path: Path): Promise<Stat> {
-  return statAt(dir, path, NO_ERRNOS) as Promise<Stat>;
+  try {
+    return Promise.resolve(lstatNow(dir, path));
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+/** lstat for the hot path: the Stat itself when the call ran on the JS thread (may throw), else a promise. */
+export function lstatNow(dir: number, path: Path): MaybePromise<Stat> {
+  return statAt(dir, path, NO_ERRNOS) as MaybePromise<Stat>;
 }
 
 /**
  * lstat that answers undefined when it fails with one of `missing` (ENOENT,
  * ENOTDIR…), without building an error: "not on this branch" is the most
  * common answer a branch probe gets, twice per negative lookup on a pool.
+ * Like lstatNow, a value when the call ran on the JS thread.
  */
-export function lstatIfPresent(dir: number, path: Path, missing: ReadonlySet<number>): Promise<Stat | undefined> {
+export function lstatIfPresent(dir: number, path: Path, missing: ReadonlySet<number>): MaybePromise<Stat | undefined> {
   return statAt(dir, path, missing);
 }
 
 const NO_ERRNOS: ReadonlySet<number> = new Set();
 
-function statAt(dir: number, path: Path, missing: ReadonlySet<number>): Promise<Stat | undefined> {
+function statAt(dir: number, path: Path, missing: ReadonlySet<number>): MaybePromise<Stat | undefined> {
   const t = on(dir);
   if (t === SYNC) {
     const r = SYNC.statat(dir, path, SYNC_STAT_OUT) as number; // the JS-thread table answers at once
-    if (r >= 0) return Promise.resolve(toStat(SYNC_STAT_OUT));
-    if (missing.has(-r)) return Promise.resolve(undefined);
-    return Promise.reject(new FsError(-r, 'fstatat', path));
+    if (r >= 0) return toStat(SYNC_STAT_OUT);
+    if (missing.has(-r)) return undefined;
+    throw new FsError(-r, 'fstatat', path);
   }
   const out = new BigInt64Array(16);
   return Promise.resolve(t.statat(dir, path, out)).then((r) => {
@@ -193,20 +204,23 @@ export async function statx(dir: number, path: Path, mask: number): Promise<Stat
   return st;
 }
 
-export async function fstatvfs(fd: number): Promise<StatVfs> {
+/** statvfs of an fd: a value when it ran on the JS thread, else a promise. */
+export function fstatvfs(fd: number): MaybePromise<StatVfs> {
   const o = new BigInt64Array(9);
-  check(await on(fd).fstatvfs(fd, o), 'fstatvfs');
-  return {
-    bsize: Number(o[0]!),
-    frsize: Number(o[1]!),
-    blocks: Number(o[2]!),
-    bfree: Number(o[3]!),
-    bavail: Number(o[4]!),
-    files: Number(o[5]!),
-    ffree: Number(o[6]!),
-    namemax: Number(o[7]!),
-    flag: Number(o[8]!),
-  };
+  return then(on(fd).fstatvfs(fd, o), (r) => {
+    check(r, 'fstatvfs');
+    return {
+      bsize: Number(o[0]!),
+      frsize: Number(o[1]!),
+      blocks: Number(o[2]!),
+      bfree: Number(o[3]!),
+      bavail: Number(o[4]!),
+      files: Number(o[5]!),
+      ffree: Number(o[6]!),
+      namemax: Number(o[7]!),
+      flag: Number(o[8]!),
+    };
+  });
 }
 
 export async function readdir(dir: number, path: Path): Promise<DirEntry[]> {

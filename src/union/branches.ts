@@ -7,6 +7,7 @@
 // Each branch root is held as an O_PATH fd: every path on a branch is an
 // *at() call beneath it, whatever happens to the root's name afterwards.
 import type { BranchMode, Candidate, Probe } from '../../policies/types.js';
+import { all, isPromise, then, type MaybePromise } from '../../policies/maybe.js';
 import { Errno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 
@@ -70,7 +71,7 @@ export class BranchSet {
   }
 
   /** Free space and read-only state of one branch, from statvfs of its root. */
-  private async sample(b: Branch, ttlMs: number, now: number): Promise<SpaceSample> {
+  private sample(b: Branch, ttlMs: number, now: number): MaybePromise<SpaceSample> {
     const cached = this.space.get(b.index);
     if (cached && now - cached.at < ttlMs) return cached;
     // A slow branch answers from its last figures while fresh ones are
@@ -78,7 +79,7 @@ export class BranchSet {
     if (cached && sys.isSlow(b.rootFd)) {
       if (!this.refreshing.has(b.index)) {
         this.refreshing.add(b.index);
-        void this.fetch(b, now).finally(() => this.refreshing.delete(b.index));
+        void Promise.resolve(this.fetch(b, now)).finally(() => this.refreshing.delete(b.index));
       }
       return cached;
     }
@@ -87,44 +88,39 @@ export class BranchSet {
 
   private readonly refreshing = new Set<number>();
 
-  private async fetch(b: Branch, now: number): Promise<SpaceSample> {
-    let s: SpaceSample;
+  private fetch(b: Branch, now: number): MaybePromise<SpaceSample> {
+    const keep = (v: sys.StatVfs | undefined): SpaceSample => {
+      const s: SpaceSample = v
+        ? { at: now, readOnlyFs: (v.flag & ST_RDONLY) !== 0, unavailable: false, spaceAvail: v.bavail * v.frsize, spaceUsed: (v.blocks - v.bfree) * v.frsize }
+        : { at: now, readOnlyFs: false, unavailable: true, spaceAvail: 0, spaceUsed: 0 };
+      this.space.set(b.index, s);
+      return s;
+    };
+    let v: MaybePromise<sys.StatVfs>;
     try {
-      const v = await sys.fstatvfs(b.rootFd);
-      s = {
-        at: now,
-        readOnlyFs: (v.flag & ST_RDONLY) !== 0,
-        unavailable: false,
-        spaceAvail: v.bavail * v.frsize,
-        spaceUsed: (v.blocks - v.bfree) * v.frsize,
-      };
+      v = sys.fstatvfs(b.rootFd);
     } catch {
-      s = { at: now, readOnlyFs: false, unavailable: true, spaceAvail: 0, spaceUsed: 0 };
+      return keep(undefined);
     }
-    this.space.set(b.index, s);
-    return s;
+    return isPromise(v) ? v.then(keep, () => keep(undefined)) : keep(v);
   }
 
-  /** Every branch as a policy sees it right now. */
-  async candidates(ttlMs = 0): Promise<Candidate[]> {
+  /** Every branch as a policy sees it right now (at once unless a figure has to come from a slow branch). */
+  candidates(ttlMs = 0): MaybePromise<Candidate[]> {
     const now = Date.now();
-    return Promise.all(
-      this.branches.map(async (b) => {
-        const s = await this.sample(b, ttlMs, now);
-        return { index: b.index, root: b.root, mode: b.mode, minFreeSpace: b.minFreeSpace, readOnlyFs: s.readOnlyFs, unavailable: s.unavailable, spaceAvail: s.spaceAvail, spaceUsed: s.spaceUsed };
-      }),
+    return all(
+      this.branches.map((b) =>
+        then(this.sample(b, ttlMs, now), (s) => ({ index: b.index, root: b.root, mode: b.mode, minFreeSpace: b.minFreeSpace, readOnlyFs: s.readOnlyFs, unavailable: s.unavailable, spaceAvail: s.spaceAvail, spaceUsed: s.spaceUsed })),
+      ),
     );
   }
 
   /** Existence and mtime questions, answered with lstat beneath each root. */
   probe(): Probe {
-    const statOf = (c: Candidate, path: Buffer): Promise<sys.Stat | undefined> => statBeneath(this.branch(c.index), path);
+    const statOf = (c: Candidate, path: Buffer): MaybePromise<sys.Stat | undefined> => statBeneath(this.branch(c.index), path);
     return {
-      exists: async (c, path) => (await statOf(c, path)) !== undefined,
-      mtime: async (c, path) => {
-        const st = await statOf(c, path);
-        return st === undefined ? undefined : st.mtimeSec * 1e9 + st.mtimeNsec;
-      },
+      exists: (c, path) => then(statOf(c, path), (st) => st !== undefined),
+      mtime: (c, path) => then(statOf(c, path), (st) => (st === undefined ? undefined : st.mtimeSec * 1e9 + st.mtimeNsec)),
     };
   }
 }
@@ -135,6 +131,6 @@ const DOT = Buffer.from('.');
 const MISSING = new Set<number>([Errno.ENOENT, Errno.ENOTDIR, Errno.ELOOP, Errno.EXDEV]);
 
 /** lstat of a branch-relative path ('' is the root); undefined when it is not there. */
-export function statBeneath(b: Branch, rel: Buffer): Promise<sys.Stat | undefined> {
+export function statBeneath(b: Branch, rel: Buffer): MaybePromise<sys.Stat | undefined> {
   return sys.lstatIfPresent(b.rootFd, rel.length ? rel : DOT, MISSING);
 }

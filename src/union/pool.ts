@@ -9,6 +9,7 @@
 import { CATEGORY_FUNCTIONS, CATEGORY_OF, type FunctionName } from '../../policies/index.js';
 import type { Candidate, Category, Policy, Probe } from '../../policies/types.js';
 import { Errno, FsError } from '../sys/errno.js';
+import { then, type MaybePromise } from '../../policies/maybe.js';
 import * as sys from '../sys/fs.js';
 import { statBeneath, type Branch, type BranchSet } from './branches.js';
 import { inodeCalc, type InodeCalcMode } from './inodecalc.js';
@@ -47,7 +48,7 @@ export const atPath = (rel: Buffer): Buffer => (rel.length === 0 ? DOT : rel);
 export class Selection {
   constructor(
     readonly branches: readonly Branch[],
-    private readonly memo: Map<string, Promise<sys.Stat | undefined>>,
+    private readonly memo: Map<number, MaybePromise<sys.Stat | undefined>>,
     private readonly path: Buffer,
   ) {}
 
@@ -55,11 +56,13 @@ export class Selection {
     return this.branches[0]!;
   }
 
-  /** lstat of the selection's path on branch `b` (reused from the policy when it asked). */
-  async stat(b: Branch): Promise<sys.Stat> {
-    const st = await (this.memo.get(`${b.index}`) ?? statBeneath(b, this.path));
-    if (!st) throw new FsError(Errno.ENOENT, 'lstat', this.path);
-    return st;
+  /** lstat of the selection's path on branch `b` (reused from the policy when it asked); at once when it can be. */
+  stat(b: Branch): MaybePromise<sys.Stat> {
+    const st = this.memo.has(b.index) ? this.memo.get(b.index) : statBeneath(b, this.path);
+    return then(st, (v) => {
+      if (!v) throw new FsError(Errno.ENOENT, 'lstat', this.path);
+      return v;
+    });
   }
 }
 
@@ -79,39 +82,41 @@ export class Pool {
    * The branches `func` acts on for `path` (for create functions, `path` is
    * the parent directory). Throws the policy's error (EROFS, ENOSPC, ENOENT).
    */
-  async select(func: FuncName, path: Buffer): Promise<Selection> {
+  select(func: FuncName, path: Buffer): MaybePromise<Selection> {
     return this.selectWith(this.policyFor(func), CATEGORY_OF.get(func) ?? 'search', path);
   }
 
-  /** Runs any policy (e.g. moveonenospc's) as if for a function of `category`. */
-  async selectWith(policy: Policy, category: Category, path: Buffer, exclude?: ReadonlySet<number>): Promise<Selection> {
-    const memo = new Map<string, Promise<sys.Stat | undefined>>();
+  /**
+   * Runs any policy (e.g. moveonenospc's) as if for a function of `category`.
+   * On branches whose syscalls run on the JS thread this completes at once
+   * (see policies/maybe.ts); it may also throw at once.
+   */
+  selectWith(policy: Policy, category: Category, path: Buffer, exclude?: ReadonlySet<number>): MaybePromise<Selection> {
+    const memo = new Map<number, MaybePromise<sys.Stat | undefined>>();
     const set = this.branches;
-    const statMemo = (c: Candidate, p: Buffer): Promise<sys.Stat | undefined> => {
+    const statMemo = (c: Candidate, p: Buffer): MaybePromise<sys.Stat | undefined> => {
       if (!p.equals(path)) return statBeneath(set.branch(c.index), p);
-      const key = `${c.index}`;
-      let s = memo.get(key);
-      if (!s) memo.set(key, (s = statBeneath(set.branch(c.index), p)));
+      if (memo.has(c.index)) return memo.get(c.index);
+      const s = statBeneath(set.branch(c.index), p);
+      memo.set(c.index, s);
       return s;
     };
     const probe: Probe = {
-      exists: async (c, p) => (await statMemo(c, p)) !== undefined,
-      mtime: async (c, p) => {
-        const st = await statMemo(c, p);
-        return st === undefined ? undefined : st.mtimeSec * 1e9 + st.mtimeNsec;
-      },
+      exists: (c, p) => then(statMemo(c, p), (st) => st !== undefined),
+      mtime: (c, p) => then(statMemo(c, p), (st) => (st === undefined ? undefined : st.mtimeSec * 1e9 + st.mtimeNsec)),
     };
     // Search policies rarely look at free space (ff does not), so their
     // figures may be up to a second old instead of costing a statvfs per
     // lookup; create and action policies get cache.statfs freshness.
-    let candidates = await set.candidates(category === 'search' ? Math.max(1000, this.options.statfsTtlMs) : this.options.statfsTtlMs);
-    if (exclude) candidates = candidates.filter((c) => !exclude.has(c.index));
-    const chosen = await policy.select({ category, path, candidates, probe, random: this.random });
-    return new Selection(
-      chosen.map((c) => set.branch(c.index)),
-      memo,
-      path,
-    );
+    const ttl = category === 'search' ? Math.max(1000, this.options.statfsTtlMs) : this.options.statfsTtlMs;
+    return then(set.candidates(ttl), (all) => {
+      const candidates = exclude ? all.filter((c) => !exclude.has(c.index)) : all;
+      return then(policy.select({ category, path, candidates, probe, random: this.random }), (chosen) => new Selection(
+        chosen.map((c) => set.branch(c.index)),
+        memo,
+        path,
+      ));
+    });
   }
 
   /** Every branch where `path` exists, in list order, with its lstat. */
