@@ -206,6 +206,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     passthroughIo: config.passthroughIo,
     timeouts: { entry: config.cacheEntry, attr: config.cacheAttr, negative: config.cacheNegativeEntry },
     cache: { files: config.cacheFiles, processNames: config.cacheFilesProcessNames, readdir: config.cacheReaddir, writeback: false },
+    xattrs: { mode: config.xattr, securityCapability: config.securityCapability },
     pageCache: new PageCachePolicy(),
     log,
     daemonGid: process.getgid?.() ?? 0,
@@ -228,6 +229,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     ctx.timeouts = { entry: next.cacheEntry, attr: next.cacheAttr, negative: next.cacheNegativeEntry };
     if (!next.debug) log.setLevel(next.logLevel);
     ctx.cache = { ...ctx.cache, files: next.cacheFiles, processNames: next.cacheFilesProcessNames, readdir: next.cacheReaddir };
+    ctx.xattrs = { mode: next.xattr, securityCapability: next.securityCapability };
     log.info(`option ${name} changed`);
   });
   const session = new Session(

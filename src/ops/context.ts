@@ -23,6 +23,14 @@ import { atPath, type ActionFunc, type Pool, type SearchFunc } from '../union/po
 import { applyToBranches, preferSearch } from '../union/fold.js';
 import { then, type MaybePromise } from '../../policies/maybe.js';
 
+/** How xattr requests are answered (mergerfs's xattr= and security_capability=); replaced on change. */
+export interface XattrSettings {
+  /** passthrough: ask the branches; noattr: every call answers ENODATA; nosys: ENOSYS, and the kernel stops asking. */
+  mode: 'passthrough' | 'noattr' | 'nosys';
+  /** false: getxattr of security.capability answers ENODATA without asking a branch (the kernel asks before every write and chown). */
+  securityCapability: boolean;
+}
+
 export interface CacheSettings {
   files: CacheFiles;
   processNames: readonly string[];
@@ -58,6 +66,7 @@ export interface OpContext {
   timeouts: Timeouts;
   /** Page cache use (cache.files, cache.readdir) and whether the writeback cache was negotiated; replaced on change. */
   cache: CacheSettings;
+  xattrs: XattrSettings;
   readonly pageCache: PageCachePolicy;
   readonly log: Logger;
   /** The daemon's own gid: what a file created by the daemon gets without setgid inheritance. */

@@ -20,6 +20,9 @@ export { forget } from './lookup.js';
 
 /** True when a request is about the runtime control file. */
 const onControl = (ctx: OpContext, nodeid: bigint): boolean => ctx.inodes.has(nodeid) && isControl(ctx.inodes.get(nodeid));
+const xattrsOff = (ctx: OpContext): void => {
+  if (ctx.xattrs.mode === 'nosys') throw new FsError(Errno.ENOSYS, 'xattr');
+};
 const controlRefuses = (): never => {
   throw new FsError(Errno.EPERM, 'control file');
 };
@@ -57,13 +60,15 @@ export function makeHandlers(ctx: OpContext, opts: HandlerOptions): Handlers {
     [Opcode.STATFS]: (r) => statfs(ctx, r),
     [Opcode.RELEASE]: (r) => release(ctx, r),
     [Opcode.FSYNC]: (r) => fsync(ctx, r),
-    [Opcode.SETXATTR]: async (r) => (onControl(ctx, r.h.nodeid) ? controlSetxattr(ctx.control, r.h, r.name, r.value) : setxattr(ctx, r)),
+    // xattr=nosys turns xattrs off for the control file too: the kernel stops asking after one ENOSYS anyway.
+    [Opcode.SETXATTR]: async (r) => (xattrsOff(ctx), onControl(ctx, r.h.nodeid) ? controlSetxattr(ctx.control, r.h, r.name, r.value) : setxattr(ctx, r)),
     [Opcode.GETXATTR]: async (r) => {
+      xattrsOff(ctx);
       if (onControl(ctx, r.h.nodeid)) return controlGetxattr(ctx.control, r.name, r.size);
       return (await pathInfo(ctx, ctx.inodes.get(r.h.nodeid), r.name, r.size)) ?? getxattr(ctx, r);
     },
-    [Opcode.LISTXATTR]: async (r) => (onControl(ctx, r.h.nodeid) ? controlListxattr(ctx.control, r.size) : listxattr(ctx, r)),
-    [Opcode.REMOVEXATTR]: (r) => (onControl(ctx, r.h.nodeid) ? Promise.resolve(controlRefuses()) : removexattr(ctx, r)),
+    [Opcode.LISTXATTR]: async (r) => (xattrsOff(ctx), onControl(ctx, r.h.nodeid) ? controlListxattr(ctx.control, r.size) : listxattr(ctx, r)),
+    [Opcode.REMOVEXATTR]: async (r) => (xattrsOff(ctx), onControl(ctx, r.h.nodeid) ? controlRefuses() : removexattr(ctx, r)),
     [Opcode.FLUSH]: (r) => flush(ctx, r),
     [Opcode.OPENDIR]: (r) => opendir(ctx, r),
     [Opcode.READDIR]: (r) => readdir(ctx, r),

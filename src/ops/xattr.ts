@@ -21,10 +21,16 @@ function refusePrivate(ctx: OpContext, name: Buffer, op: string): void {
   if (ctx.layered && isPrivateXattr(name)) throw new FsError(Errno.EPERM, op, name);
 }
 
-/** noxattrs=1 (overlay mode): ENOSYS, so the kernel stops asking. */
+/**
+ * noxattrs=1 (overlay mode) and xattr=nosys: ENOSYS, so the kernel stops
+ * asking; xattr=noattr: ENODATA (ENOATTR) for every call, as mergerfs does.
+ */
 function noXattrs(ctx: OpContext, op: string): void {
-  if (ctx.layered?.noxattrs) throw new FsError(Errno.ENOSYS, op);
+  if (ctx.layered?.noxattrs || ctx.xattrs.mode === 'nosys') throw new FsError(Errno.ENOSYS, op);
+  if (ctx.xattrs.mode === 'noattr') throw new FsError(Errno.ENODATA, op);
 }
+
+const SECURITY_CAPABILITY = Buffer.from('security.capability');
 
 export async function setxattr(ctx: OpContext, req: Req<Opcode.SETXATTR>): Promise<void> {
   refusePrivate(ctx, req.name, 'setxattr');
@@ -39,6 +45,7 @@ export async function removexattr(ctx: OpContext, req: Req<Opcode.REMOVEXATTR>):
 export async function getxattr(ctx: OpContext, req: Req<Opcode.GETXATTR>): Promise<Buffer | number> {
   noXattrs(ctx, 'getxattr');
   if (ctx.layered && isPrivateXattr(req.name)) throw new FsError(Errno.ENODATA, 'getxattr', req.name);
+  if (!ctx.xattrs.securityCapability && req.name.equals(SECURITY_CAPABILITY)) throw new FsError(Errno.ENODATA, 'getxattr', req.name);
   const f = await search(ctx, 'getxattr', ctx.inodes.get(req.h.nodeid));
   return sys.lgetxattr(f.loc.dir, f.loc.path, req.name, req.size);
 }
