@@ -136,6 +136,7 @@ export class Session {
   }
 
   private serve(buf: Buffer): void {
+    native.dirCacheClear();
     let h: ReturnType<typeof decodeHeader>;
     try {
       h = decodeHeader(buf);

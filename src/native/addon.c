@@ -176,6 +176,7 @@ struct work {
   void *outbuf;         // malloc'd result handed to JS without a copy
   size_t outlen;
   double result;
+  int on_js_thread;     // a *Sync call: may use the parent-directory cache
 };
 
 static void fill_stat(int64_t *out, const struct stat *st) {
@@ -338,6 +339,64 @@ fail: {
   }
 }
 
+// Parent-directory cache, for calls on the JS thread only. One FUSE request
+// often resolves the same parent several times on a branch (a policy probe,
+// the operation, the stat for the reply), and each resolution is an openat2
+// and a close. Entries live for one request at most: JS clears the cache
+// whenever a request arrives (dirCacheClear), and a rename or rmdir clears
+// it at once, since either can change what a directory path names. Only
+// successful opens are kept, so a directory created meanwhile is never
+// hidden. Pool threads never touch it.
+#define DIRCACHE_SLOTS 8
+static struct { int root; size_t len; char *dir; int fd; } dircache[DIRCACHE_SLOTS];
+static int dircache_next;
+
+static void dircache_clear(void) {
+  for (int i = 0; i < DIRCACHE_SLOTS; i++) {
+    if (dircache[i].dir) {
+      close(dircache[i].fd);
+      free(dircache[i].dir);
+      dircache[i].dir = NULL;
+    }
+  }
+}
+
+// Like resolve_parent, but the directory fd may come from (and go to) the
+// cache; *cached says the caller must not close it.
+static int resolve_parent_cached(int dirfd, const char *path, int *outfd, const char **outpath, int *cached) {
+  *cached = 0;
+  const char *last = strrchr(path, '/');
+  size_t len = last ? (size_t)(last - path) : 0;
+  if (!last || len >= PATH_MAX || strlen(last + 1) >= PATH_MAX) return resolve_parent(dirfd, path, outfd, outpath);
+  for (int i = 0; i < DIRCACHE_SLOTS; i++) {
+    if (dircache[i].dir && dircache[i].root == dirfd && dircache[i].len == len && memcmp(dircache[i].dir, path, len) == 0) {
+      *outfd = dircache[i].fd;
+      *outpath = last + 1;
+      *cached = 1;
+      return 0;
+    }
+  }
+  int fd = open_dir_beneath(dirfd, path, len);
+  if (fd < 0) return -1;
+  char *dir = strndup(path, len);
+  if (dir) {
+    int slot = dircache_next;
+    dircache_next = (dircache_next + 1) % DIRCACHE_SLOTS;
+    if (dircache[slot].dir) {
+      close(dircache[slot].fd);
+      free(dircache[slot].dir);
+    }
+    dircache[slot].root = dirfd;
+    dircache[slot].len = len;
+    dircache[slot].dir = dir;
+    dircache[slot].fd = fd;
+    *cached = 1;
+  }
+  *outfd = fd;
+  *outpath = last + 1;
+  return 0;
+}
+
 static void run_op(struct work *w, int d0, const char *p0, int d1, const char *p1);
 
 static void work_execute(napi_env env, void *data) {
@@ -348,15 +407,27 @@ static void work_execute(napi_env env, void *data) {
   // path[1] is a second path only for linkat/renameat2 (elsewhere a name or a target).
   int two = w->kind == OP_LINKAT || w->kind == OP_RENAMEAT2;
   const char *p1 = w->path[1] ? w->path[1] : "";
-  int s0 = d0, s1 = d1;
-  if (resolve_parent(d0, p0, &s0, &p0) < 0 || (two && resolve_parent(d1, p1, &s1, &p1) < 0)) {
+  int s0 = d0, s1 = d1, c0 = 0, c1 = 0;
+  int r0 = w->on_js_thread ? resolve_parent_cached(d0, p0, &s0, &p0, &c0) : resolve_parent(d0, p0, &s0, &p0);
+  int r1 = r0 < 0 || !two ? 0 : w->on_js_thread ? resolve_parent_cached(d1, p1, &s1, &p1, &c1) : resolve_parent(d1, p1, &s1, &p1);
+  if (r0 < 0 || r1 < 0) {
     w->result = -errno;
-    if (s0 != d0) close(s0);
+    if (s0 != d0 && !c0) close(s0);
     return;
   }
   run_op(w, s0, p0, s1, p1);
-  if (s0 != d0) close(s0);
-  if (s1 != d1) close(s1);
+  if (s0 != d0 && !c0) close(s0);
+  if (s1 != d1 && !c1) close(s1);
+  // A rename or rmdir can change what a cached directory path names.
+  if (w->on_js_thread && (w->kind == OP_RENAMEAT2 || (w->kind == OP_UNLINKAT && (w->n[0] & AT_REMOVEDIR)))) dircache_clear();
+}
+
+static napi_value js_dircache_clear(napi_env env, napi_callback_info info) {
+  (void)info;
+  dircache_clear();
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
 }
 
 static void run_op(struct work *w, int d0, const char *p0, int d1, const char *p1) {
@@ -646,6 +717,7 @@ static napi_value js_op_sync(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
   struct work *w = bind_work(env, data, argc, argv);
   if (!w) return NULL;
+  w->on_js_thread = 1;
   work_execute(env, w);
   napi_value result;
   if (w->outbuf && w->result == 0) {
@@ -1070,6 +1142,7 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("writev", js_writev),
     EXPORT("startReader", js_start_reader),
     EXPORT("startPollReader", js_start_poll_reader),
+    EXPORT("dirCacheClear", js_dircache_clear),
     EXPORT("openPath", js_open_path),
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

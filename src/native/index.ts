@@ -24,6 +24,12 @@ export interface NativeAddon {
    * startReader, every request arrives in the same buffer (its first `len`
    * bytes), valid only during the call: copy what must outlive it.
    */
+  /**
+   * Forgets the parent-directory fds that JS-thread calls kept (see
+   * addon.c): called as each FUSE request arrives, so no cached directory
+   * outlives the request that opened it.
+   */
+  dirCacheClear(): void;
   startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number) => void): number;
 
   /** open(path, O_PATH|O_DIRECTORY): the directory fd that *at() calls are relative to. */

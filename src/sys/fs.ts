@@ -352,13 +352,37 @@ export function closeQuietly(fd: number): void {
 export const fsync: (fd: number) => Promise<void> = promisify(fs.fsync);
 export const fdatasync: (fd: number) => Promise<void> = promisify(fs.fdatasync);
 
+/**
+ * Reads and writes up to this size on a local (not slow) branch run on the
+ * JS thread, as metadata calls do: a 4 KiB pread from the page cache takes
+ * microseconds, the thread-pool round trip many times that. Bigger
+ * transfers go to the pool, so one large copy cannot stall the other
+ * requests for long.
+ */
+const INLINE_IO_MAX = 256 * 1024;
+const inlineIo = (fd: number, len: number): boolean => S === SYNC && len <= INLINE_IO_MAX && !slowFds.has(fd);
+
 export function pread(fd: number, buf: Buffer, offset: number): Promise<number> {
+  if (inlineIo(fd, buf.length)) {
+    try {
+      return Promise.resolve(fs.readSync(fd, buf, 0, buf.length, offset));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
   return new Promise((resolve, reject) => {
     fs.read(fd, buf, 0, buf.length, offset, (err, n) => (err ? reject(err) : resolve(n)));
   });
 }
 
 export function pwrite(fd: number, buf: Uint8Array, offset: number | null): Promise<number> {
+  if (inlineIo(fd, buf.length)) {
+    try {
+      return Promise.resolve(fs.writeSync(fd, buf, 0, buf.length, offset));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
   return new Promise((resolve, reject) => {
     fs.write(fd, buf, 0, buf.length, offset, (err, n) => (err ? reject(err) : resolve(n)));
   });
