@@ -74,7 +74,11 @@ export interface Policy {
  */
 export class PolicyError extends Error {
   constructor(readonly code: 'EROFS' | 'ENOSPC' | 'ENOENT') {
+    // An answer, not a bug (every negative lookup ends here): no stack trace.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: no branch qualifies`);
+    Error.stackTraceLimit = limit;
     this.name = 'PolicyError';
   }
 }
