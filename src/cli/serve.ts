@@ -240,7 +240,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       writebackCache: config.cacheWriteback,
       cacheSymlinks: config.cacheSymlinks,
       reader: config.reader === 'thread' ? 'thread' : 'poll',
-      readdirplus: true,
+      readdirplus: config.readdirplus,
       locks: config.locks === 'daemon',
       maxBackground: 64,
       congestionThreshold: 48,

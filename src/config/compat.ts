@@ -111,7 +111,6 @@ export const compatOptions: readonly OptionSpec[] = [
   ignoredInt(['gid'], false, 0, 2 ** 32 - 1),
   ignoredText(['umask'], 'OCTAL', false),
   // Options of earlier mergerfs releases.
-  ignoredBool(['readdirplus'], false),
   ignoredBool(['log.metrics'], true),
   // mergerfs's dummies: accepted with any value, doing nothing.
   dummy(['atomic-o-trunc']),

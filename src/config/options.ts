@@ -96,6 +96,8 @@ export interface Config {
   cacheReaddir: boolean;
   /** Answer FUSE_STATX (birth time); off, the kernel serves statx from its attribute cache. */
   statx: boolean;
+  /** Offer READDIRPLUS (names with attributes) to the kernel. */
+  readdirplus: boolean;
   /** Who keeps POSIX and flock locks: the kernel, on the mount's own inodes, or the daemon's lock table. */
   locks: 'kernel' | 'daemon';
   dropcacheonclose: boolean;
@@ -150,6 +152,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   cacheSymlinks: false,
   cacheReaddir: false,
   statx: false,
+  readdirplus: true,
   locks: 'kernel',
   dropcacheonclose: false,
   syscalls: 'auto',
@@ -446,6 +449,12 @@ export const optionTable: readonly OptionSpec[] = [
     'locks',
     ['kernel', 'daemon'],
     'who keeps fcntl/flock locks taken through the mount: the kernel, on the mount\'s inodes (as with mergerfs; close then needs no FLUSH round trip), or braidfs\'s own lock table (the kernel sends every lock request and a FLUSH on each close)',
+    false,
+  ),
+  flagOption(
+    ['readdirplus'],
+    'readdirplus',
+    'answer directory listings with attributes (READDIRPLUS, the kernel choosing when): ls -l then costs one round trip per batch instead of one per file, while a walk that needs only names (find) pays for a stat and a kernel inode per entry; false lists names only, as mergerfs 2.33 does',
     false,
   ),
   flagOption(

@@ -104,9 +104,11 @@ export class Session {
       if (buf) this.onRequest(buf);
       else this.finish(errno);
     };
-    // The poll reader reuses one buffer; the copy comes from Node's buffer
-    // pool for small requests (no malloc, nothing for the GC to finalize).
-    const onShared = (buf: Buffer | null, errno: number, len: number): void => onMessage(buf && Buffer.from(buf.subarray(0, len)), errno);
+    // The poll reader reuses one buffer for small requests; their copy comes
+    // from Node's buffer pool (no malloc, nothing for the GC to finalize).
+    // Big ones are handed over whole, so a 1 MiB WRITE is not copied again.
+    const onShared = (buf: Buffer | null, errno: number, len: number, owned: boolean): void =>
+      onMessage(buf && (owned ? buf.subarray(0, len) : Buffer.from(buf.subarray(0, len))), errno);
     // The event loop reads /dev/fuse itself (one wake-up per request, no
     // hand-off between threads); the reader thread is the fallback.
     let r = this.config.reader === 'thread' ? -1 : native.startPollReader(this.fd, bufsize, onShared);

@@ -1013,37 +1013,76 @@ struct poller {
   int fd;
   size_t bufsize;
   char *buf;
-  // The read buffer as one JS Buffer, made once: each request is delivered
-  // as (this buffer, 0, length) and JS copies what it keeps. Its finalizer
-  // frees `buf`, so JS may hold it past the poller's end.
+  // Small requests (all but big WRITEs) are copied into `shared`, one JS
+  // Buffer made once, and delivered as (shared, length): JS copies what it
+  // keeps from Node's buffer pool. A big request is handed over instead: the
+  // read buffer itself becomes a JS Buffer (no copy of a 1 MiB WRITE), and
+  // reading goes on in a spare one. Finalizers give handed-over buffers back
+  // to the spares, so a stream of writes reuses the same few.
   napi_ref shared;
   int stopped;
 };
+
+#define SHARED_SIZE (64 * 1024)
+#define SPARES 4
+static char *spare[SPARES];
+static int nspare;
+static size_t spare_size;
 
 static void free_shared_buf(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   free(data);
 }
 
-static void poller_close_cb(uv_handle_t *h) {
-  free(h->data); // p->buf belongs to the shared JS buffer now
+// Finalizer of a handed-over read buffer: back to the spares (same size only).
+static void recycle_read_buf(napi_env env, void *data, void *hint) {
+  (void)env;
+  if (nspare < SPARES && (size_t)(uintptr_t)hint == spare_size) spare[nspare++] = data;
+  else free(data);
 }
 
-static void poller_deliver(struct poller *p, void *data, size_t len, int err) {
+static char *take_read_buf(size_t size) {
+  if (nspare > 0 && spare_size == size) return spare[--nspare];
+  return malloc(size);
+}
+
+static void poller_close_cb(uv_handle_t *h) {
+  struct poller *p = h->data;
+  free(p->buf);
+  free(p);
+}
+
+// Delivers p->buf's first `len` bytes (or, with len 0 and err, the end).
+static void poller_deliver(struct poller *p, size_t len, int err) {
   napi_env env = p->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value argv[3], cb, recv;
+  napi_value argv[4], cb, recv;
   napi_get_reference_value(env, p->cb, &cb);
   napi_get_global(env, &recv); // napi_make_callback wants an object as `this`
-  // No Buffer per request: a new external buffer would need a finalizer
-  // each, which makes the young-generation GC slow.
-  if (data) napi_get_reference_value(env, p->shared, &argv[0]);
-  else napi_get_null(env, &argv[0]);
+  int owned = 0;
+  if (err == 0 && len > SHARED_SIZE) {
+    char *next = take_read_buf(p->bufsize);
+    if (next && napi_create_external_buffer(env, len, p->buf, recycle_read_buf, (void *)(uintptr_t)p->bufsize, &argv[0]) == napi_ok) {
+      p->buf = next;
+      owned = 1;
+    } else {
+      free(next);
+      err = ENOMEM;
+    }
+  } else if (err == 0) {
+    napi_get_reference_value(env, p->shared, &argv[0]);
+    void *shared;
+    size_t cap;
+    napi_get_buffer_info(env, argv[0], &shared, &cap);
+    memcpy(shared, p->buf, len);
+  }
+  if (err) napi_get_null(env, &argv[0]);
   argv[1] = make_num(env, err);
   argv[2] = make_num(env, (int64_t)len);
+  napi_get_boolean(env, owned, &argv[3]);
   napi_value result;
-  napi_make_callback(env, p->actx, recv, cb, 3, argv, &result);
+  napi_make_callback(env, p->actx, recv, cb, 4, argv, &result);
   napi_close_handle_scope(env, scope);
 }
 
@@ -1051,7 +1090,7 @@ static void poller_stop(struct poller *p, int err) {
   if (p->stopped) return;
   p->stopped = 1;
   uv_poll_stop(&p->handle);
-  poller_deliver(p, NULL, 0, err);
+  poller_deliver(p, 0, err ? err : ENODEV);
   napi_delete_reference(p->env, p->cb);
   napi_delete_reference(p->env, p->shared);
   napi_async_destroy(p->env, p->actx);
@@ -1072,7 +1111,7 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
       return;
     }
     if (n == 0) { poller_stop(p, ENODEV); return; }
-    poller_deliver(p, p->buf, (size_t)n, 0);
+    poller_deliver(p, (size_t)n, 0);
   }
 }
 
@@ -1089,24 +1128,26 @@ static napi_value js_start_poll_reader(napi_env env, napi_callback_info info) {
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return make_num(env, -errno);
   struct poller *p = calloc(1, sizeof *p);
   char *buf = malloc((size_t)bufsize);
-  if (!p || !buf) { free(p); free(buf); return make_num(env, -ENOMEM); }
+  char *small = malloc(SHARED_SIZE);
+  if (!p || !buf || !small) { free(p); free(buf); free(small); return make_num(env, -ENOMEM); }
   p->env = env;
   p->fd = fd;
   p->bufsize = (size_t)bufsize;
   p->buf = buf;
+  spare_size = (size_t)bufsize;
   napi_value name;
   napi_create_string_utf8(env, "braidfs-fuse-request", NAPI_AUTO_LENGTH, &name);
   napi_value resource, shared;
   napi_create_object(env, &resource);
-  if (napi_create_external_buffer(env, (size_t)bufsize, buf, free_shared_buf, NULL, &shared) != napi_ok) {
-    free(buf); free(p);
+  if (napi_create_external_buffer(env, SHARED_SIZE, small, free_shared_buf, NULL, &shared) != napi_ok) {
+    free(small); free(buf); free(p);
     return make_num(env, -ENOMEM);
   }
-  // From here on `buf` is freed by the shared buffer's finalizer.
-  if (napi_create_reference(env, shared, 1, &p->shared) != napi_ok) { free(p); return make_num(env, -ENOMEM); }
+  // From here on `small` is freed by the shared buffer's finalizer.
+  if (napi_create_reference(env, shared, 1, &p->shared) != napi_ok) { free(buf); free(p); return make_num(env, -ENOMEM); }
   if (napi_create_reference(env, argv[2], 1, &p->cb) != napi_ok || napi_async_init(env, resource, name, &p->actx) != napi_ok) {
     napi_delete_reference(env, p->shared);
-    free(p);
+    free(buf); free(p);
     return make_num(env, -ENOMEM);
   }
   int r = uv_poll_init(loop, &p->handle, fd);
@@ -1119,7 +1160,7 @@ static napi_value js_start_poll_reader(napi_env env, napi_callback_info info) {
     napi_delete_reference(env, p->shared);
     napi_async_destroy(env, p->actx);
     fcntl(fd, F_SETFL, fl);
-    free(p);
+    free(buf); free(p);
     return make_num(env, r);
   }
   return make_num(env, 0);

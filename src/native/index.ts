@@ -21,8 +21,9 @@ export interface NativeAddon {
   startReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number) => void): number;
   /**
    * Reads /dev/fuse on the event loop (non-blocking fd + uv_poll). Unlike
-   * startReader, every request arrives in the same buffer (its first `len`
-   * bytes), valid only during the call: copy what must outlive it.
+   * startReader, a small request arrives in one reused buffer (its first
+   * `len` bytes), valid only during the call: copy what must outlive it.
+   * A big one (a large WRITE) arrives `owned`: a buffer of its own.
    */
   /**
    * Forgets the parent-directory fds that JS-thread calls kept (see
@@ -30,7 +31,7 @@ export interface NativeAddon {
    * outlives the request that opened it.
    */
   dirCacheClear(): void;
-  startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number) => void): number;
+  startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, owned: boolean) => void): number;
 
   /** open(path, O_PATH|O_DIRECTORY): the directory fd that *at() calls are relative to. */
   openPath(path: PathArg): number;

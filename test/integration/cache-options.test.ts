@@ -172,6 +172,27 @@ test('locks=daemon: the kernel sends lock requests and a FLUSH on each close', a
   t.is(r.status, 42);
 });
 
+test('readdirplus=true (default): ls -l is served by READDIRPLUS, without a LOOKUP per file', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'cache.entry=60', 'cache.attr=60'] });
+  for (let i = 0; i < 20; i++) writeFileSync(m.src(`f${i}`), 'x');
+  const ls = spawnSync('ls', ['-l', m.path()], { encoding: 'utf8' });
+  t.is(ls.stdout.split('\n').filter((l) => / f\d+$/.test(l)).length, 20);
+  const n = await requestCounts(m);
+  t.true((n.get('READDIRPLUS') ?? 0) >= 1);
+  t.true((n.get('LOOKUP') ?? 0) < 20, `LOOKUPs: ${n.get('LOOKUP')}`);
+});
+
+test('readdirplus=false: listings carry names only (READDIR), and ls -l still shows every file right', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'readdirplus=false'] });
+  for (let i = 0; i < 20; i++) writeFileSync(m.src(`f${i}`), 'x'.repeat(i));
+  const ls = spawnSync('ls', ['-l', m.path()], { encoding: 'utf8' });
+  const sizes = ls.stdout.split('\n').filter((l) => / f\d+$/.test(l)).map((l) => Number(l.split(/\s+/)[4]));
+  t.deepEqual(sizes.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+  const n = await requestCounts(m);
+  t.is(n.get('READDIRPLUS') ?? 0, 0);
+  t.true((n.get('READDIR') ?? 0) >= 1);
+});
+
 test('cache.files=per-process: listed processes get the page cache, every other one direct I/O', async (t) => {
   const script = (path: string, src: string, restore: string): string =>
     [

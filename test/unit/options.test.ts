@@ -99,6 +99,7 @@ test('the defaults', (t) => {
     cacheSymlinks: false,
     cacheReaddir: false,
     statx: false,
+    readdirplus: true,
     locks: 'kernel',
     dropcacheonclose: false,
     syscalls: 'auto',
