@@ -44,14 +44,14 @@ export type Handle = FileHandle | DirHandle;
 
 export class HandleTable {
   private next = 1n;
-  private readonly handles = new Map<bigint, Handle>();
+  private readonly handles = new Map<number, Handle>();
   /** Open handles per node, to reach files that lost their name and to count opens. */
-  private readonly byNode = new Map<bigint, Set<Handle>>();
+  private readonly byNode = new Map<number, Set<Handle>>();
 
   private add<H extends Handle>(h: H): H {
-    this.handles.set(h.fh, h);
-    let set = this.byNode.get(h.node.id);
-    if (!set) this.byNode.set(h.node.id, (set = new Set()));
+    this.handles.set(Number(h.fh), h);
+    let set = this.byNode.get(Number(h.node.id));
+    if (!set) this.byNode.set(Number(h.node.id), (set = new Set()));
     set.add(h);
     return h;
   }
@@ -65,20 +65,20 @@ export class HandleTable {
   }
 
   file(fh: bigint): FileHandle {
-    const h = this.handles.get(fh);
+    const h = this.handles.get(Number(fh));
     if (!h || h.kind !== 'file') throw new FsError(Errno.EBADF, 'fh');
     return h;
   }
 
   dir(fh: bigint): DirHandle {
-    const h = this.handles.get(fh);
+    const h = this.handles.get(Number(fh));
     if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, 'fh');
     return h;
   }
 
   /** Any open handle of this node (to reach a file that lost its names). */
   anyOpen(node: Node): Handle | undefined {
-    const set = this.byNode.get(node.id);
+    const set = this.byNode.get(Number(node.id));
     if (!set) return undefined;
     for (const h of set) return h;
     return undefined;
@@ -86,20 +86,20 @@ export class HandleTable {
 
   /** Every open handle of a node. */
   openOf(node: Node): Handle[] {
-    return [...(this.byNode.get(node.id) ?? [])];
+    return [...(this.byNode.get(Number(node.id)) ?? [])];
   }
 
   openCount(node: Node): number {
-    return this.byNode.get(node.id)?.size ?? 0;
+    return this.byNode.get(Number(node.id))?.size ?? 0;
   }
 
   remove(fh: bigint): Handle | undefined {
-    const h = this.handles.get(fh);
+    const h = this.handles.get(Number(fh));
     if (!h) return undefined;
-    this.handles.delete(fh);
-    const set = this.byNode.get(h.node.id);
+    this.handles.delete(Number(fh));
+    const set = this.byNode.get(Number(h.node.id));
     set?.delete(h);
-    if (set?.size === 0) this.byNode.delete(h.node.id);
+    if (set?.size === 0) this.byNode.delete(Number(h.node.id));
     return h;
   }
 
