@@ -105,14 +105,29 @@ export class BranchSet {
     return isPromise(v) ? v.then(keep, () => keep(undefined)) : keep(v);
   }
 
-  /** Every branch as a policy sees it right now (at once unless a figure has to come from a slow branch). */
-  candidates(ttlMs = 0): MaybePromise<Candidate[]> {
+  /**
+   * Every branch as a policy sees it right now (at once unless a figure has
+   * to come from a slow branch). While the free-space samples are the same,
+   * so are the (frozen) candidates and their array: a lookup allocates none.
+   */
+  candidates(ttlMs = 0): MaybePromise<readonly Candidate[]> {
     const now = Date.now();
-    return all(
-      this.branches.map((b) =>
-        then(this.sample(b, ttlMs, now), (s) => ({ index: b.index, root: b.root, mode: b.mode, minFreeSpace: b.minFreeSpace, readOnlyFs: s.readOnlyFs, unavailable: s.unavailable, spaceAvail: s.spaceAvail, spaceUsed: s.spaceUsed })),
-      ),
-    );
+    return then(all(this.branches.map((b) => then(this.sample(b, ttlMs, now), (s) => this.candidateOf(b, s)))), (cs) => {
+      const last = this.lastCandidates;
+      if (last.length === cs.length && cs.every((c, i) => c === last[i])) return last;
+      return (this.lastCandidates = Object.freeze(cs));
+    });
+  }
+
+  private lastCandidates: readonly Candidate[] = [];
+  private readonly shown = new Map<number, { sample: SpaceSample; candidate: Candidate }>();
+
+  private candidateOf(b: Branch, s: SpaceSample): Candidate {
+    const last = this.shown.get(b.index);
+    if (last?.sample === s) return last.candidate;
+    const candidate: Candidate = Object.freeze({ index: b.index, root: b.root, mode: b.mode, minFreeSpace: b.minFreeSpace, readOnlyFs: s.readOnlyFs, unavailable: s.unavailable, spaceAvail: s.spaceAvail, spaceUsed: s.spaceUsed });
+    this.shown.set(b.index, { sample: s, candidate });
+    return candidate;
   }
 
   /** Existence and mtime questions, answered with lstat beneath each root. */
