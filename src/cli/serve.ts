@@ -8,6 +8,7 @@ import { Opcode } from '../fuse/abi.js';
 import { enableTrace } from '../fuse/trace.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
+import { MemoryReturner } from '../sys/heap.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
 import { markSlow, setSyscallMode } from '../sys/fs.js';
@@ -232,6 +233,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     ctx.xattrs = { mode: next.xattr, securityCapability: next.securityCapability };
     log.info(`option ${name} changed`);
   });
+  const memory = new MemoryReturner();
   const session = new Session(
     mounted.fd,
     {
@@ -247,7 +249,11 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     },
     {
       handlers: makeHandlers(ctx, { statx: config.statx, daemonLocks: config.locks === 'daemon' }),
-      forget: (items) => forget(ctx, items),
+      forget: (items) => {
+        const before = ctx.inodes.size;
+        forget(ctx, items);
+        memory.forgot(before - ctx.inodes.size);
+      },
       onInit: (n) => {
         ctx.cache = { ...ctx.cache, writeback: n.has('WRITEBACK_CACHE') };
         if (config.passthroughIo !== 'off' && !n.passthrough) passthrough.disable(passthroughMissing(config, n.has('WRITEBACK_CACHE')));
@@ -282,7 +288,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   });
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   signals.set('SIGUSR2', () => {
-    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB`);
+    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB gc=${memory.collections}`);
     const ops = [...session.stats].map(([op, st]) => `${Opcode[op] ?? op}=${st.count}/${((st.totalMs * 1000) / st.count).toFixed(0)}us`);
     log.info(`stats: requests (count/mean service time) ${ops.join(' ')}`);
   });

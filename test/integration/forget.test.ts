@@ -36,3 +36,37 @@ test('nodes follow the kernel: 2000 looked-up files, then drop_caches forgets th
   // Everything still works after being forgotten.
   t.is(statSync(m.path('d', 'f1999')).size, 0);
 });
+
+/** The daemon's full-collection count and RSS, from its SIGUSR2 stats line. */
+async function heapStats(m: Mounted): Promise<{ gc: number; rssMiB: number }> {
+  const before = (m.log().match(/stats: nodes=/g) ?? []).length;
+  process.kill(m.pid, 'SIGUSR2');
+  for (let i = 0; i < 100; i++) {
+    const all = [...m.log().matchAll(/stats: nodes=\d+ .*rss=(\d+)MiB gc=(\d+)/g)];
+    if (all.length > before) return { rssMiB: Number(all.at(-1)![1]), gc: Number(all.at(-1)![2]) };
+    await sleep(20);
+  }
+  throw new Error(`no stats line:\n${m.log()}`);
+}
+
+test('memory comes back: once 30,000 forgotten nodes go quiet, one full collection returns the heap', async (t) => {
+  t.timeout(120_000);
+  const m = await withMount(t);
+  for (let d = 0; d < 30; d++) {
+    mkdirSync(m.src(`d${d}`));
+    for (let i = 0; i < 1000; i++) writeFileSync(m.src(`d${d}`, `f${i}`), '');
+  }
+  for (let d = 0; d < 30; d++) for (let i = 0; i < 1000; i++) statSync(m.path(`d${d}`, `f${i}`));
+  const held = await heapStats(m);
+  t.is(held.gc, 0, 'no collection while the nodes are held');
+  t.true((await nodeCount(m)) >= 30_000);
+  writeFileSync('/proc/sys/vm/drop_caches', '2');
+  let now = held;
+  for (let i = 0; i < 100 && now.gc === 0; i++) {
+    await sleep(100);
+    now = await heapStats(m);
+  }
+  t.is(now.gc, 1, 'one full collection after the forgets went quiet');
+  t.true((await nodeCount(m)) < 100);
+  t.true(now.rssMiB <= held.rssMiB, `RSS ${now.rssMiB} MiB after, ${held.rssMiB} MiB while held`);
+});
