@@ -269,8 +269,10 @@ export function remember(ctx: OpContext, parent: Node, name: Buffer, b: Branch, 
   return entryFor(ctx, node, toAttr(ctx, b, rel, st));
 }
 
-/** The stat of a node for getattr: through `fh`, the getattr policy's branch, or an open fd. */
-/** A node's attributes as the kernel sees them; at once on the pool's fast path (see policies/maybe.ts). */
+/**
+ * The stat of a node for getattr: through `fh`, the getattr policy's branch,
+ * or an open fd; at once on the pool's fast path (see policies/maybe.ts).
+ */
 export function statNode(ctx: OpContext, node: Node, fh?: bigint): MaybePromise<FuseAttr> {
   return then(search(ctx, 'getattr', node, fh), (f) =>
     then(f.st(), (raw) => then(shownStat(ctx, f.branch, f.loc, raw), (st) => toAttr(ctx, f.branch, relOf(ctx, node) ?? sys.SELF, st))),

@@ -153,9 +153,9 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   const dirRel = relOf(ctx, h.node);
   const batch = entries.slice(req.offset, end);
   // One directory fd per branch for the batch: each stat is then a single
-  // fstatat of a name, not a path walk. Below an overlay redirect a layer's
-  // directory has its own path (e.dirRel); those are few and keyed by path.
-  // Keyed by branch index, or by branch and path for a layer's own path.
+  // fstatat of a name, not a path walk. Keyed by branch index; below an
+  // overlay redirect a layer's directory has its own path (e.dirRel), and
+  // those few are keyed by branch and path.
   const dirFds = new Map<number | string, number | undefined>();
   const dirFd = (b: Branch, rel: Buffer | undefined, own: boolean): MaybePromise<number | undefined> => {
     if (rel === undefined) return undefined;

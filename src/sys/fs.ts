@@ -150,12 +150,17 @@ export function openPath(path: Path): number {
  */
 const SYNC_STAT_OUT = new BigInt64Array(16);
 
-export function lstat(dir: number, path: Path): Promise<Stat> {
+/** A promise of what `f` returns or throws, for callers that want one either way. */
+function settled<T>(f: () => T | Promise<T>): Promise<T> {
   try {
-    return Promise.resolve(lstatNow(dir, path));
+    return Promise.resolve(f());
   } catch (e) {
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
+}
+
+export function lstat(dir: number, path: Path): Promise<Stat> {
+  return settled(() => lstatNow(dir, path));
 }
 
 /** lstat for the hot path: the Stat itself when the call ran on the JS thread (may throw), else a promise. */
@@ -363,26 +368,14 @@ const INLINE_IO_MAX = 256 * 1024;
 const inlineIo = (fd: number, len: number): boolean => S === SYNC && len <= INLINE_IO_MAX && !slowFds.has(fd);
 
 export function pread(fd: number, buf: Buffer, offset: number): Promise<number> {
-  if (inlineIo(fd, buf.length)) {
-    try {
-      return Promise.resolve(fs.readSync(fd, buf, 0, buf.length, offset));
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
+  if (inlineIo(fd, buf.length)) return settled(() => fs.readSync(fd, buf, 0, buf.length, offset));
   return new Promise((resolve, reject) => {
     fs.read(fd, buf, 0, buf.length, offset, (err, n) => (err ? reject(err) : resolve(n)));
   });
 }
 
 export function pwrite(fd: number, buf: Uint8Array, offset: number | null): Promise<number> {
-  if (inlineIo(fd, buf.length)) {
-    try {
-      return Promise.resolve(fs.writeSync(fd, buf, 0, buf.length, offset));
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
+  if (inlineIo(fd, buf.length)) return settled(() => fs.writeSync(fd, buf, 0, buf.length, offset));
   return new Promise((resolve, reject) => {
     fs.write(fd, buf, 0, buf.length, offset, (err, n) => (err ? reject(err) : resolve(n)));
   });
