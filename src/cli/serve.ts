@@ -288,7 +288,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   });
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   signals.set('SIGUSR2', () => {
-    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB gc=${memory.collections}`);
+    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MiB gc=${memory.collections}`);
     const ops = [...session.stats].map(([op, st]) => `${Opcode[op] ?? op}=${st.count}/${((st.totalMs * 1000) / st.count).toFixed(0)}us`);
     log.info(`stats: requests (count/mean service time) ${ops.join(' ')}`);
   });

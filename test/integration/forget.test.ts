@@ -37,13 +37,13 @@ test.serial('nodes follow the kernel: 2000 looked-up files, then drop_caches for
   t.is(statSync(m.path('d', 'f1999')).size, 0);
 });
 
-/** The daemon's full-collection count and RSS, from its SIGUSR2 stats line. */
-async function heapStats(m: Mounted): Promise<{ gc: number; rssMiB: number }> {
+/** The daemon's full-collection count and V8 heap in use, from its SIGUSR2 stats line. */
+async function heapStats(m: Mounted): Promise<{ gc: number; heapMiB: number }> {
   const before = (m.log().match(/stats: nodes=/g) ?? []).length;
   process.kill(m.pid, 'SIGUSR2');
   for (let i = 0; i < 100; i++) {
-    const all = [...m.log().matchAll(/stats: nodes=\d+ .*rss=(\d+)MiB gc=(\d+)/g)];
-    if (all.length > before) return { rssMiB: Number(all.at(-1)![1]), gc: Number(all.at(-1)![2]) };
+    const all = [...m.log().matchAll(/stats: nodes=\d+ .*heap=(\d+)MiB gc=(\d+)/g)];
+    if (all.length > before) return { heapMiB: Number(all.at(-1)![1]), gc: Number(all.at(-1)![2]) };
     await sleep(20);
   }
   throw new Error(`no stats line:\n${m.log()}`);
@@ -68,5 +68,7 @@ test.serial('memory comes back: once 30,000 forgotten nodes go quiet, one full c
   // At least one since mount: ours, or one after another test file's drop_caches forgot our nodes first.
   t.true(now.gc >= 1, `a full collection after the forgets went quiet (gc ${held.gc} → ${now.gc}, ${heldNodes} nodes held)`);
   t.true((await nodeCount(m)) < 100);
-  t.true(now.rssMiB <= held.rssMiB + 5, `RSS ${now.rssMiB} MiB after, ${held.rssMiB} MiB while held`);
+  // The nodes lived in the old generation: only a full collection frees them.
+  // (RSS is the bench's measure: at this size the allocator's own slack hides it.)
+  t.true(now.heapMiB < held.heapMiB, `heap ${now.heapMiB} MiB after, ${held.heapMiB} MiB while held`);
 });
