@@ -17,6 +17,15 @@ export function pidsMentioning(needle: string): number[] {
   return pids;
 }
 
+/** A process's command line, arguments joined by spaces ('' once it has exited). */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
 /** Running (a zombie counts as gone: whoever adopted the daemon reaps it). */
 export function running(pid: number): boolean {
   try {

@@ -13,41 +13,10 @@ import { join, resolve } from 'node:path';
 import { CACHE_FILES } from '../../src/config/options.js';
 import { POLICY_NAMES } from '../../policies/index.js';
 import { braidfsBin, forceUnmount, isMounted, makeTempDir, mountBraidfs } from '../helpers/mount.js';
-import { parseTrace, pidAlive, run, sleep, waitFor, type RunResult } from './util.js';
+import { parseTrace, pidAlive, readMount, run, sleep, waitFor, writeMount, type RunResult } from './util.js';
+import { cmdline, pidsMentioning } from '../helpers/procs.js';
 
 const isRoot = process.getuid?.() === 0;
-
-// Files on a mount are read and written by child processes with a timeout:
-// a synchronous call from this worker on a mount whose daemon stopped
-// answering would block the event loop, and with it every timeout and teardown.
-async function readMount(p: string): Promise<string> {
-  const r = await run('cat', ['--', p], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`cat ${p}: ${r.timedOut ? 'timed out' : r.stderr}`);
-  return r.stdout;
-}
-
-async function writeMount(p: string, data: string): Promise<void> {
-  const r = await run('sh', ['-c', 'printf %s "$1" > "$0"', p, data], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`write ${p}: ${r.timedOut ? 'timed out' : r.stderr}`);
-}
-
-/** Pids (other than ours) whose command line mentions `needle` (a unique temp path). */
-async function pidsMentioning(needle: string): Promise<number[]> {
-  const r = await run('pgrep', ['-f', '--', needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { timeoutMs: 10_000 });
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map(Number)
-    .filter((p) => p !== process.pid);
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
 
 /** How many mounts (of any type) sit exactly on `dir` in our namespace. */
 function mountCount(dir: string): number {
@@ -71,7 +40,7 @@ function scratch(t: ExecutionContext, mnt?: () => string): { dir(prefix: string)
     const m = mnt?.();
     if (m !== undefined) {
       await forceUnmount(m);
-      for (const p of await pidsMentioning(m)) if (/main\.js|braidfs/.test(cmdline(p))) process.kill(p, 'SIGKILL');
+      for (const p of pidsMentioning(m)) if (/main\.js|braidfs/.test(cmdline(p))) process.kill(p, 'SIGKILL');
     }
     for (const d of dirs.reverse()) rmSync(d, { recursive: true, force: true });
   });
@@ -113,7 +82,7 @@ async function expectCleanFailure(t: ExecutionContext, r: RunResult, e: Expect):
   // A background daemon that failed is reaped before the CLI exits; give a slow exit a moment anyway.
   let left: number[] = [];
   for (let i = 0; i < 10; i++) {
-    left = (await pidsMentioning(e.mnt)).filter((p) => !allowed.has(p) && pidAlive(p));
+    left = pidsMentioning(e.mnt).filter((p) => !allowed.has(p) && pidAlive(p));
     if (left.length === 0) break;
     await sleep(100);
   }
@@ -381,7 +350,7 @@ test('SIGINT to a background daemon unmounts and ends it', async (t) => {
   const r = await run(braidfsBin, [src, mnt], { timeoutMs: 30_000 });
   t.is(r.code, 0, r.stderr);
   t.true(isMounted(mnt));
-  const daemons = (await pidsMentioning(mnt)).filter((p) => /main\.js/.test(cmdline(p)));
+  const daemons = pidsMentioning(mnt).filter((p) => /main\.js/.test(cmdline(p)));
   t.is(daemons.length, 1, `one daemon: ${daemons.map(cmdline).join(' | ')}`);
   for (const p of daemons) process.kill(p, 'SIGINT');
   t.true(await waitFor(() => !isMounted(mnt), 10_000), 'unmounted after SIGINT');

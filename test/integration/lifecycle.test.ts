@@ -5,24 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { braidfsBin, forceUnmount, isMounted, makeTempDir, mountBraidfs } from '../helpers/mount.js';
 import { pidAlive, run, waitFor } from './util.js';
-
-/** Pids whose command line mentions `needle` (the unique mountpoint path). */
-async function pidsMentioning(needle: string): Promise<number[]> {
-  const r = await run('pgrep', ['-f', '--', needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')], { timeoutMs: 10_000 });
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map(Number)
-    .filter((p) => p !== process.pid);
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
+import { cmdline, pidsMentioning } from '../helpers/procs.js';
 
 function stderrLines(s: string): string[] {
   return s.split('\n').filter((l) => l.trim() !== '');
@@ -48,7 +31,7 @@ test('background mode: exits 0 once the mount is live; umount ends the daemon', 
   t.true(isMounted(mnt), 'the mount is live as soon as the CLI has exited');
   t.is(readFileSync(join(mnt, 'hello.txt'), 'utf8'), 'hello\n', 'the mount serves the source');
 
-  daemonPids = (await pidsMentioning(mnt)).filter((p) => /braidfs|node/.test(cmdline(p)));
+  daemonPids = pidsMentioning(mnt).filter((p) => /braidfs|node/.test(cmdline(p)));
   t.log(`daemon pids: ${daemonPids.join(',')} (${daemonPids.map(cmdline).join(' | ')})`);
   t.true(daemonPids.length >= 1, 'the background daemon is findable by its mountpoint (pgrep -f)');
 

@@ -14,23 +14,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { braidfsBin, forceUnmount, isMounted, makeTempDir, withMount } from '../helpers/mount.js';
-import { pidAlive, run, sleep, waitFor, type RunOptions, type RunResult } from './util.js';
+import { pidAlive, readMount, run, sleep, waitFor, writeMount, type RunOptions, type RunResult } from './util.js';
 
 const isRoot = process.getuid?.() === 0;
-
-// Files on a mount are read and written by child processes with a timeout:
-// a synchronous call from this worker on a mount whose daemon stopped
-// answering would block the event loop, and with it every timeout and teardown.
-async function readMount(p: string): Promise<string> {
-  const r = await run('cat', ['--', p], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`cat ${p}: ${r.timedOut ? 'timed out' : r.stderr}`);
-  return r.stdout;
-}
-
-async function writeMount(p: string, data: string): Promise<void> {
-  const r = await run('sh', ['-c', 'printf %s "$1" > "$0"', p, data], { timeoutMs: 10_000 });
-  if (r.code !== 0) throw new Error(`write ${p}: ${r.timedOut ? 'timed out' : r.stderr}`);
-}
 
 async function getOption(mnt: string, name: string): Promise<string> {
   const r = await run('getfattr', ['--only-values', '-n', `user.braidfs.${name}`, join(mnt, '.braidfs')], { timeoutMs: 10_000 });

@@ -137,3 +137,17 @@ export function passthroughFallbackLines(log: string): string[] {
     (l) => /passthrough/i.test(l) && /(unavailable|not available|unsupported|not supported|fall(s|ing)? ?back|disabl|EPERM|permission|userspace|user space)/i.test(l),
   );
 }
+
+// Files on a mount are read and written by child processes with a timeout:
+// a synchronous call from this worker on a mount whose daemon stopped
+// answering would block the event loop, and with it every timeout and teardown.
+export async function readMount(p: string): Promise<string> {
+  const r = await run('cat', ['--', p], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`cat ${p}: ${r.timedOut ? 'timed out' : r.stderr}`);
+  return r.stdout;
+}
+
+export async function writeMount(p: string, data: string): Promise<void> {
+  const r = await run('sh', ['-c', 'printf %s "$1" > "$0"', p, data], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`write ${p}: ${r.timedOut ? 'timed out' : r.stderr}`);
+}
