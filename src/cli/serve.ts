@@ -243,6 +243,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       cacheSymlinks: config.cacheSymlinks,
       reader: config.reader === 'thread' ? 'thread' : 'poll',
       readdirplus: config.readdirplus,
+      killprivV2: config.handleKillprivV2,
       locks: config.locks === 'daemon',
       maxBackground: 64,
       congestionThreshold: 48,

@@ -88,7 +88,6 @@ export const compatOptions: readonly OptionSpec[] = [
   ignored(['func.readdir'], 'seq|cosr[:N[:M]]|cor[:N[:M]]', true, readdirPolicy, TUNING, 'seq'),
   ignored(['fuse-msg-size'], 'PAGES|SIZE', false, msgSize, TUNING, '1M'),
   ignoredBool(['handle-killpriv'], false),
-  ignoredBool(['handle-killpriv-v2'], false),
   ignoredBool(['lazy-umount-mountpoint'], true),
   ignoredBool(['link-cow'], true),
   ignoredText(['log.file'], 'PATH', true),

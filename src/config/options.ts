@@ -98,6 +98,8 @@ export interface Config {
   statx: boolean;
   /** Offer READDIRPLUS (names with attributes) to the kernel. */
   readdirplus: boolean;
+  /** HANDLE_KILLPRIV_V2: the daemon clears suid/sgid; the kernel no longer asks for security.capability before each write. */
+  handleKillprivV2: boolean;
   /** Who keeps POSIX and flock locks: the kernel, on the mount's own inodes, or the daemon's lock table. */
   locks: 'kernel' | 'daemon';
   dropcacheonclose: boolean;
@@ -153,6 +155,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   cacheReaddir: false,
   statx: false,
   readdirplus: true,
+  handleKillprivV2: true,
   locks: 'kernel',
   dropcacheonclose: false,
   syscalls: 'auto',
@@ -455,6 +458,12 @@ export const optionTable: readonly OptionSpec[] = [
     ['readdirplus'],
     'readdirplus',
     'answer directory listings with attributes (READDIRPLUS, the kernel choosing when): ls -l then costs one round trip per batch instead of one per file, while a walk that needs only names (find) pays for a stat and a kernel inode per entry; false lists names only, as mergerfs 2.33 does',
+    false,
+  ),
+  flagOption(
+    ['handle-killpriv-v2'],
+    'handleKillprivV2',
+    'braidfs clears suid/sgid when an unprivileged caller writes, truncates or chowns a file (FUSE HANDLE_KILLPRIV_V2, as mergerfs does by default). Off, the kernel asks for security.capability before every write(2), passthrough writes included (one round trip per write), and an O_TRUNC open by another user keeps suid/sgid, because the kernel leaves that truncate to the daemon',
     false,
   ),
   flagOption(

@@ -139,6 +139,8 @@ export const FUSE_RELEASE_FLUSH = 1;
 export const FUSE_RELEASE_FLOCK_UNLOCK = 2;
 export const FUSE_FSYNC_FDATASYNC = 1;
 export const FUSE_WRITE_KILL_SUIDGID = 4;
+/** fuse_open_in/fuse_create_in open_flags: O_TRUNC by a caller without CAP_FSETID (HANDLE_KILLPRIV_V2). */
+export const FUSE_OPEN_KILL_SUIDGID = 1 << 0;
 
 export const RENAME_NOREPLACE = 1;
 export const RENAME_EXCHANGE = 2;

@@ -28,6 +28,8 @@ export interface SessionConfig {
   /** Let the kernel cache symlink targets (cache.symlinks). */
   cacheSymlinks?: boolean;
   readdirplus: boolean;
+  /** Clear suid/sgid in the daemon (HANDLE_KILLPRIV_V2) instead of a GETXATTR before every write. */
+  killprivV2: boolean;
   /** Ask the kernel to send GETLK/SETLK(W) (POSIX_LOCKS, FLOCK_LOCKS). */
   locks: boolean;
   maxBackground: number;
@@ -238,8 +240,10 @@ export class Session {
       // mmap keeps working on direct-I/O opens (cache.files=off), as with mergerfs's direct-io-allow-mmap.
       bit('DIRECT_IO_ALLOW_MMAP');
     if (c.cacheSymlinks) want |= bit('CACHE_SYMLINKS');
-    // Not HANDLE_KILLPRIV: the daemon writes as root, which never clears
-    // suid/sgid, so the kernel must keep doing it (it sends a SETATTR).
+    // HANDLE_KILLPRIV_V2: the kernel stops asking GETXATTR
+    // security.capability before every write and leaves clearing suid/sgid
+    // to the daemon (ops/killpriv.ts).
+    if (c.killprivV2) want |= bit('HANDLE_KILLPRIV_V2');
     if (c.readdirplus) want |= bit('DO_READDIRPLUS') | bit('READDIRPLUS_AUTO');
     if (c.locks) want |= bit('POSIX_LOCKS') | bit('FLOCK_LOCKS');
     // The kernel silently drops passthrough when writeback cache is on too.

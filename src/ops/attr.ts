@@ -11,6 +11,7 @@ import { statxOut, type FuseAttr } from '../fuse/replies.js';
 import * as sys from '../sys/fs.js';
 import { then, type MaybePromise } from '../../policies/maybe.js';
 import { actOnBranches, relOf, search, shownStat, statNode, toAttr, type OpContext } from './context.js';
+import { applyPerm, killSuidSgid } from './killpriv.js';
 
 export function getattr(ctx: OpContext, req: Req<Opcode.GETATTR>): MaybePromise<{ attr: FuseAttr; valid: number }> {
   const node = ctx.inodes.get(req.h.nodeid);
@@ -51,11 +52,11 @@ export async function setattr(ctx: OpContext, req: Req<Opcode.SETATTR>): Promise
       await actOnBranches(ctx, 'chown', node, fh, (at) => sys.lchown(at.dir, at.path, uid, gid));
     }
   }
-  const override = ctx.layered?.override;
-  if (v & abi.FATTR_MODE && override) {
-    await actOnBranches(ctx, 'chmod', node, fh, async (at) => override.write(at.dir, at.path, { ...(await override.current(at.dir, at.path)), perm: req.mode & 0o7777 }));
-  } else if (v & abi.FATTR_MODE) await actOnBranches(ctx, 'chmod', node, fh, (at) => sys.lchmod(at.dir, at.path, req.mode & 0o7777));
+  if (v & abi.FATTR_MODE) await applyPerm(ctx, node, fh, req.mode & 0o7777);
   if (v & abi.FATTR_SIZE) await actOnBranches(ctx, 'truncate', node, fh, (at) => sys.truncate(at.dir, at.path, req.size));
+  // HANDLE_KILLPRIV_V2: an explicit request (truncate, chown), or a SETATTR
+  // that sets nothing, which is the kernel's file_remove_privs() (killpriv.ts).
+  if (v & abi.FATTR_KILL_SUIDGID || (v & ~(abi.FATTR_FH | abi.FATTR_LOCKOWNER)) === 0) await killSuidSgid(ctx, node, fh, req.h);
   if (v & (abi.FATTR_ATIME | abi.FATTR_MTIME | abi.FATTR_ATIME_NOW | abi.FATTR_MTIME_NOW)) {
     const atime = time(v, abi.FATTR_ATIME, abi.FATTR_ATIME_NOW, req.atime, req.atimensec);
     const mtime = time(v, abi.FATTR_MTIME, abi.FATTR_MTIME_NOW, req.mtime, req.mtimensec);

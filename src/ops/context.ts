@@ -280,7 +280,7 @@ export function statNode(ctx: OpContext, node: Node, fh?: bigint): MaybePromise<
 }
 
 /** Is `gid` among the caller's groups? Read from /proc, only when it matters. */
-async function callerInGroup(h: Header, gid: number): Promise<boolean> {
+export async function callerInGroup(h: Header, gid: number): Promise<boolean> {
   if (h.gid === gid) return true;
   try {
     const status = await readFile(`/proc/${h.pid}/status`, 'latin1');

@@ -11,6 +11,7 @@
 // permission (default_permissions), so each op creates as root and then
 // gives the new file to the caller (giveToCaller), exactly as a plain
 // filesystem would have owned it.
+import * as abi from '../fuse/abi.js';
 import type { Opcode } from '../fuse/abi.js';
 import type { Header, Req } from '../fuse/protocol.js';
 import type { EntryReply } from '../fuse/replies.js';
@@ -24,6 +25,7 @@ import type { Node } from '../union/inodes.js';
 import { atPath, type CreateFunc } from '../union/pool.js';
 import { branchLoc, entryFor, giveToCaller, identity, fileType, parentOf, relOf, remember, toAttr, type Loc, type OpContext } from './context.js';
 import { openReply } from './io.js';
+import { killSuidSgid } from './killpriv.js';
 import { linkAcrossBranches } from './link.js';
 import { linkExdev } from './exdev.js';
 import { linkLayered, opaqueIfReplaced, prepareNewName, refuseReservedName, writableTarget } from './layered.js';
@@ -162,6 +164,8 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
     if (createdHere) st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, branchLoc(b, parentRel), req.mode, st);
     const entry = remember(ctx, parent, req.name, b, rel, st);
     const node = ctx.inodes.get(entry.nodeid);
+    // O_TRUNC of a file that was there after all (HANDLE_KILLPRIV_V2).
+    if (!createdHere && req.openFlags & abi.FUSE_OPEN_KILL_SUIDGID) await killSuidSgid(ctx, node, undefined, req.h);
     return { entry, open: await openReply(ctx, node, b, fd, req.flags, req.h.pid) };
   } catch (e) {
     sys.closeQuietly(fd);

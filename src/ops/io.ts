@@ -16,6 +16,7 @@ import { OTHER_BACKING } from '../union/passthrough.js';
 import { relOf, search, type OpContext } from './context.js';
 import { daemonOpenFlags } from './create.js';
 import { isOutOfSpace, moveOffFullBranch } from './moveonenospc.js';
+import { hasSuidSgid, killSuidSgid } from './killpriv.js';
 
 const O_ACCMODE = sys.O_ACCMODE;
 const O_WRONLY = sys.O_WRONLY;
@@ -82,6 +83,12 @@ export async function open(ctx: OpContext, req: Req<Opcode.OPEN>): Promise<OpenR
   const fd = f.loc.path.length
     ? await sys.open(f.loc.dir, f.loc.path, daemonOpenFlags(req.flags, ctx.cache.writeback))
     : await sys.open(AT_FDCWD, Buffer.from(`/proc/self/fd/${f.loc.dir}`), daemonOpenFlags(req.flags, ctx.cache.writeback) & ~sys.O_NOFOLLOW);
+  try {
+    if (req.openFlags & abi.FUSE_OPEN_KILL_SUIDGID) await killSuidSgid(ctx, node, undefined, req.h);
+  } catch (e) {
+    sys.closeQuietly(fd);
+    throw e;
+  }
   return openReply(ctx, node, f.branch, fd, req.flags, req.h.pid);
 }
 
@@ -112,6 +119,11 @@ async function writeAll(fd: number, data: Buffer, offset: number): Promise<numbe
 export async function write(ctx: OpContext, req: Req<Opcode.WRITE>): Promise<number> {
   const h = ctx.handles.file(req.fh);
   const fd = h.fd;
+  // Sent for every write by a caller without CAP_FSETID; an fstat tells
+  // whether there is anything to clear (the override xattr may say so in rootless overlay).
+  if (req.writeFlags & abi.FUSE_WRITE_KILL_SUIDGID && (ctx.layered?.override || hasSuidSgid((await sys.fstat(fd)).mode))) {
+    await killSuidSgid(ctx, h.node, req.fh, req.h);
+  }
   try {
     return await writeAll(fd, req.data, req.offset);
   } catch (e) {

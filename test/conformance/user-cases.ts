@@ -307,6 +307,65 @@ export const userCases: Record<string, UserCase> = {
     },
   },
 
+  // O_TRUNC by someone else: with atomic_o_trunc the kernel leaves clearing
+  // the bits to the daemon (FUSE_OPEN_KILL_SUIDGID), whose own truncate, as root, keeps them.
+  'setid-cleared-on-open-trunc': {
+    groups: [MEMBER_GID],
+    setup(root) {
+      mkdir(join(root, 'w'), 0, 0, 0o777);
+      mkfile(join(root, 'w', 'a'), 'content', 0, 0, 0o6777);
+      // sgid without group exec: kept for a member of the group, cleared for anyone else
+      mkfile(join(root, 'w', 'member'), 'content', 0, MEMBER_GID, 0o2766);
+      mkfile(join(root, 'w', 'other'), 'content', 0, OTHER_GID, 0o2766);
+      mkfile(join(root, 'w', 'plain'), 'content', 0, 0, 0o0666);
+    },
+    async run(root) {
+      const r: Rec = {};
+      for (const n of ['a', 'member', 'other', 'plain']) {
+        const p = join(root, 'w', n);
+        r[n] = [attempt(() => fs.closeSync(fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_TRUNC))), statOf(p)];
+      }
+      return r;
+    },
+    async check(root) {
+      return ['a', 'member', 'other', 'plain'].map((n) => statOf(join(root, 'w', n)));
+    },
+  },
+
+  // The owner sets suid while a write fd is open: the next write through
+  // that fd clears it again. With passthrough the write never reaches the
+  // daemon; the kernel sends a SETATTR that sets nothing (file_remove_privs).
+  'setid-set-while-open-for-write': {
+    setup(root) {
+      mkdir(join(root, 'w'), 0, 0, 0o777);
+      mkfile(join(root, 'w', 'f'), 'content', UNPRIV, UNPRIV, 0o0777);
+      mkfile(join(root, 'w', 'g'), 'content', UNPRIV, UNPRIV, 0o0775);
+    },
+    async run(root) {
+      const r: Rec = {};
+      for (const [n, mode] of [['f', 0o4777], ['g', 0o2775]] as const) {
+        const p = join(root, 'w', n);
+        r[n] = attempt(() => {
+          const fd = fs.openSync(p, 'a');
+          try {
+            fs.writeSync(fd, '1');
+            fs.chmodSync(p, mode);
+            const set = (fs.statSync(p).mode & 0o7777).toString(8);
+            fs.writeSync(fd, '2');
+            return [set, (fs.fstatSync(fd).mode & 0o7777).toString(8)];
+          } finally {
+            fs.closeSync(fd);
+          }
+        });
+        r[`${n}After`] = statOf(p);
+      }
+      return r;
+    },
+    async check(root) {
+      return ['f', 'g'].map((n) => [statOf(join(root, 'w', n)), readText(join(root, 'w', n))]);
+    },
+  },
+
   'dir-permissions': {
     setup(root) {
       mkdir(join(root, 'ro'), UNPRIV, UNPRIV, 0o555);

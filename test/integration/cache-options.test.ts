@@ -217,3 +217,25 @@ test('cache.files=per-process: listed processes get the page cache, every other 
     await m.unmount();
   }
 });
+
+/** 64 writes of 4 KiB through one fd, as a separate process (dd). */
+function writes64(path: string): void {
+  const r = spawnSync('dd', ['if=/dev/zero', `of=${path}`, 'bs=4k', 'count=64', 'status=none']);
+  if (r.status !== 0) throw new Error(`dd: ${r.stderr.toString()}`);
+}
+
+for (const pt of [true, false]) {
+  const label = pt ? 'passthrough' : 'no passthrough';
+  test(`handle-killpriv-v2 (default), ${label}: writes make no GETXATTR security.capability round trip`, async (t) => {
+    const m = await withMount(t, { options: pt ? [] : [noPassthrough, 'cache.files=partial'] });
+    writes64(m.path('f'));
+    t.true(((await requestCounts(m)).get('GETXATTR') ?? 0) <= 1);
+    t.is(statSync(m.src('f')).size, 64 * 4096);
+  });
+
+  test(`handle-killpriv-v2=false, ${label}: the kernel asks for security.capability before every write`, async (t) => {
+    const m = await withMount(t, { options: pt ? ['handle-killpriv-v2=false'] : [noPassthrough, 'cache.files=partial', 'handle-killpriv-v2=false'] });
+    writes64(m.path('f'));
+    t.true(((await requestCounts(m)).get('GETXATTR') ?? 0) >= 64);
+  });
+}

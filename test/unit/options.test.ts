@@ -100,6 +100,7 @@ test('the defaults', (t) => {
     cacheReaddir: false,
     statx: false,
     readdirplus: true,
+    handleKillprivV2: true,
     locks: 'kernel',
     dropcacheonclose: false,
     syscalls: 'auto',
