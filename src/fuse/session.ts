@@ -103,14 +103,20 @@ export class Session {
     // Room for the largest WRITE: in_header + write_in + max_write, plus slack.
     const bufsize = Math.max(abi.FUSE_MIN_READ_BUFFER, this.config.maxWrite + 8192);
     const onMessage = (buf: Buffer | null, errno: number): void => {
-      if (buf) this.onRequest(buf);
+      if (buf) void this.onRequest(buf);
       else this.finish(errno);
     };
     // The poll reader reuses one buffer for small requests; their copy comes
     // from Node's buffer pool (no malloc, nothing for the GC to finalize).
-    // Big ones are handed over whole, so a 1 MiB WRITE is not copied again.
-    const onShared = (buf: Buffer | null, errno: number, len: number, owned: boolean): void =>
-      onMessage(buf && (owned ? buf.subarray(0, len) : Buffer.from(buf.subarray(0, len))), errno);
+    // Big ones arrive in a read slot, so a 1 MiB WRITE is not copied again;
+    // the slot goes back to the reader once the request is answered.
+    const onShared = (buf: Buffer | null, errno: number, len: number, slot: number): void => {
+      if (!buf) return this.finish(errno);
+      if (slot < 0) return void this.onRequest(Buffer.from(buf.subarray(0, len)));
+      const pending = this.onRequest(buf.subarray(0, len));
+      if (pending) void pending.finally(() => native.releaseReadSlot(slot));
+      else native.releaseReadSlot(slot);
+    };
     // The event loop reads /dev/fuse itself (one wake-up per request, no
     // hand-off between threads); the reader thread is the fallback.
     let r = this.config.reader === 'thread' ? -1 : native.startPollReader(this.fd, bufsize, onShared);
@@ -126,10 +132,13 @@ export class Session {
     this.endResolve(errno);
   }
 
-  /** Never lets an exception escape into the reader: a request it cannot serve gets EIO. */
-  private onRequest(buf: Buffer): void {
+  /**
+   * Never lets an exception escape into the reader: a request it cannot serve
+   * gets EIO. Returns the request's promise while it is still being served.
+   */
+  private onRequest(buf: Buffer): Promise<void> | void {
     try {
-      this.serve(buf);
+      return this.serve(buf);
     } catch (e) {
       this.log.error(`request handling failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       if (buf.length >= abi.InHeader.size) {
@@ -139,7 +148,7 @@ export class Session {
     }
   }
 
-  private serve(buf: Buffer): void {
+  private serve(buf: Buffer): Promise<void> | void {
     native.dirCacheClear();
     let h: ReturnType<typeof decodeHeader>;
     try {
@@ -178,7 +187,7 @@ export class Session {
     if (!isPromise(outcome)) return this.answered(h.unique, op, outcome, started);
     // Only a request still running can be interrupted.
     this.inflight.set(h.unique, { op, abort });
-    void outcome.then((o) => {
+    return outcome.then((o) => {
       this.inflight.delete(h.unique);
       this.answered(h.unique, op, o, started);
     });

@@ -1014,36 +1014,53 @@ struct poller {
   size_t bufsize;
   char *buf;
   // Small requests (all but big WRITEs) are copied into `shared`, one JS
-  // Buffer made once, and delivered as (shared, length): JS copies what it
-  // keeps from Node's buffer pool. A big request is handed over instead: the
-  // read buffer itself becomes a JS Buffer (no copy of a 1 MiB WRITE), and
-  // reading goes on in a spare one. Finalizers give handed-over buffers back
-  // to the spares, so a stream of writes reuses the same few.
+  // Buffer made once, and delivered as (shared, length, -1): JS copies what it
+  // keeps from Node's buffer pool. A big request is read straight into a
+  // free read slot, a JS Buffer made once per slot, and delivered as
+  // (slot buffer, length, slot): no copy of a 1 MiB WRITE, no allocation and
+  // no external memory for the GC to account per request. JS gives the slot
+  // back (releaseReadSlot) once the request is answered.
   napi_ref shared;
   int stopped;
 };
 
 #define SHARED_SIZE (64 * 1024)
-#define SPARES 4
-static char *spare[SPARES];
-static int nspare;
-static size_t spare_size;
+#define SLOTS 4
+
+// Read slots: JS-thread only (poller callbacks and releaseReadSlot run there).
+// They belong to the process, not to one poller: a daemon has one session.
+static struct read_slot {
+  char *data;
+  size_t size;
+  napi_ref buf;
+  int busy;
+} slots[SLOTS];
 
 static void free_shared_buf(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   free(data);
 }
 
-// Finalizer of a handed-over read buffer: back to the spares (same size only).
-static void recycle_read_buf(napi_env env, void *data, void *hint) {
-  (void)env;
-  if (nspare < SPARES && (size_t)(uintptr_t)hint == spare_size) spare[nspare++] = data;
-  else free(data);
+// Makes the slots (once per process, for the first bufsize seen). On failure
+// there are simply fewer slots: big requests then take the copying path.
+static void make_slots(napi_env env, size_t size) {
+  for (int i = 0; i < SLOTS; i++) {
+    if (slots[i].data) continue;
+    char *d = malloc(size);
+    napi_value b;
+    if (!d) return;
+    if (napi_create_external_buffer(env, size, d, free_shared_buf, NULL, &b) != napi_ok) { free(d); return; }
+    if (napi_create_reference(env, b, 1, &slots[i].buf) != napi_ok) return; // freed by the buffer's finalizer
+    slots[i].data = d;
+    slots[i].size = size;
+    slots[i].busy = 0;
+  }
 }
 
-static char *take_read_buf(size_t size) {
-  if (nspare > 0 && spare_size == size) return spare[--nspare];
-  return malloc(size);
+static int free_slot(size_t size) {
+  for (int i = 0; i < SLOTS; i++)
+    if (slots[i].data && !slots[i].busy && slots[i].size >= size) return i;
+  return -1;
 }
 
 static void poller_close_cb(uv_handle_t *h) {
@@ -1052,45 +1069,55 @@ static void poller_close_cb(uv_handle_t *h) {
   free(p);
 }
 
-// Delivers p->buf's first `len` bytes (or, with len 0 and err, the end).
-static void poller_deliver(struct poller *p, size_t len, int err) {
+// Delivers the `len` bytes at `data` (p->buf or slot `slot`'s), or, with len
+// 0 and err, the end.
+static void poller_deliver(struct poller *p, const char *data, size_t len, int slot, int err) {
   napi_env env = p->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value argv[4], cb, recv;
   napi_get_reference_value(env, p->cb, &cb);
   napi_get_global(env, &recv); // napi_make_callback wants an object as `this`
-  int owned = 0;
-  if (err == 0 && len > SHARED_SIZE) {
-    char *next = take_read_buf(p->bufsize);
-    if (next && napi_create_external_buffer(env, len, p->buf, recycle_read_buf, (void *)(uintptr_t)p->bufsize, &argv[0]) == napi_ok) {
-      p->buf = next;
-      owned = 1;
-    } else {
-      free(next);
-      err = ENOMEM;
-    }
+  int given = -1;
+  if (err == 0 && len > SHARED_SIZE && slot >= 0) {
+    napi_get_reference_value(env, slots[slot].buf, &argv[0]);
+    slots[slot].busy = 1;
+    given = slot;
+  } else if (err == 0 && len > SHARED_SIZE) {
+    // Every slot still busy (several big requests in flight): a copy.
+    void *copy;
+    if (napi_create_buffer_copy(env, len, data, &copy, &argv[0]) != napi_ok) err = ENOMEM;
   } else if (err == 0) {
     napi_get_reference_value(env, p->shared, &argv[0]);
     void *shared;
     size_t cap;
     napi_get_buffer_info(env, argv[0], &shared, &cap);
-    memcpy(shared, p->buf, len);
+    memcpy(shared, data, len);
   }
   if (err) napi_get_null(env, &argv[0]);
   argv[1] = make_num(env, err);
   argv[2] = make_num(env, (int64_t)len);
-  napi_get_boolean(env, owned, &argv[3]);
+  argv[3] = make_num(env, given);
   napi_value result;
   napi_make_callback(env, p->actx, recv, cb, 4, argv, &result);
   napi_close_handle_scope(env, scope);
+}
+
+// releaseReadSlot(slot): the request delivered in that slot has been answered.
+static napi_value js_release_read_slot(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv) != 0) return NULL;
+  int slot;
+  if (get_i32(env, argv[0], &slot) != 0) return NULL;
+  if (slot >= 0 && slot < SLOTS) slots[slot].busy = 0;
+  return NULL;
 }
 
 static void poller_stop(struct poller *p, int err) {
   if (p->stopped) return;
   p->stopped = 1;
   uv_poll_stop(&p->handle);
-  poller_deliver(p, 0, err ? err : ENODEV);
+  poller_deliver(p, NULL, 0, -1, err ? err : ENODEV);
   napi_delete_reference(p->env, p->cb);
   napi_delete_reference(p->env, p->shared);
   napi_async_destroy(p->env, p->actx);
@@ -1102,7 +1129,9 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
   (void)events;
   if (status < 0) { poller_stop(p, -status == EBADF ? ENODEV : -status); return; }
   for (int i = 0; i < 64 && !p->stopped; i++) {
-    ssize_t n = read(p->fd, p->buf, p->bufsize);
+    int slot = free_slot(p->bufsize);
+    char *dst = slot >= 0 ? slots[slot].data : p->buf;
+    ssize_t n = read(p->fd, dst, p->bufsize);
     if (n < 0) {
       if (errno == EAGAIN) return;
       // ENOENT: the request was interrupted while being copied; EINTR: a signal.
@@ -1111,11 +1140,11 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
       return;
     }
     if (n == 0) { poller_stop(p, ENODEV); return; }
-    poller_deliver(p, (size_t)n, 0);
+    poller_deliver(p, dst, (size_t)n, slot, 0);
   }
 }
 
-// startPollReader(fd, bufsize, callback(buf|null, errno)) → 0 or -errno
+// startPollReader(fd, bufsize, callback(buf|null, errno, len, slot)) → 0 or -errno
 static napi_value js_start_poll_reader(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (get_args(env, info, 3, argv) != 0) return NULL;
@@ -1134,7 +1163,7 @@ static napi_value js_start_poll_reader(napi_env env, napi_callback_info info) {
   p->fd = fd;
   p->bufsize = (size_t)bufsize;
   p->buf = buf;
-  spare_size = (size_t)bufsize;
+  make_slots(env, (size_t)bufsize);
   napi_value name;
   napi_create_string_utf8(env, "braidfs-fuse-request", NAPI_AUTO_LENGTH, &name);
   napi_value resource, shared;
@@ -1183,6 +1212,7 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("writev", js_writev),
     EXPORT("startReader", js_start_reader),
     EXPORT("startPollReader", js_start_poll_reader),
+    EXPORT("releaseReadSlot", js_release_read_slot),
     EXPORT("dirCacheClear", js_dircache_clear),
     EXPORT("openPath", js_open_path),
   };

@@ -31,7 +31,9 @@ export interface NativeAddon {
    * outlives the request that opened it.
    */
   dirCacheClear(): void;
-  startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, owned: boolean) => void): number;
+  /** `slot` ≥ 0: `buf` is a read slot holding a big request; give it back with releaseReadSlot once answered. */
+  startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, slot: number) => void): number;
+  releaseReadSlot(slot: number): void;
 
   /** open(path, O_PATH|O_DIRECTORY): the directory fd that *at() calls are relative to. */
   openPath(path: PathArg): number;
