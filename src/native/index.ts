@@ -20,18 +20,19 @@ export interface NativeAddon {
   writev(fd: number, buffers: readonly Uint8Array[]): number;
   startReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number) => void): number;
   /**
-   * Reads /dev/fuse on the event loop (non-blocking fd + uv_poll). Unlike
-   * startReader, a small request arrives in one reused buffer (its first
-   * `len` bytes), valid only during the call: copy what must outlive it.
-   * A big one (a large WRITE) arrives `owned`: a buffer of its own.
-   */
-  /**
    * Forgets the parent-directory fds that JS-thread calls kept (see
    * addon.c): called as each FUSE request arrives, so no cached directory
    * outlives the request that opened it.
    */
   dirCacheClear(): void;
-  /** `slot` ≥ 0: `buf` is a read slot holding a big request; give it back with releaseReadSlot once answered. */
+  /**
+   * Reads /dev/fuse on the event loop (non-blocking fd + uv_poll). Unlike
+   * startReader, a small request arrives in one reused buffer (its first
+   * `len` bytes), valid only during the call: copy what must outlive it;
+   * `slot` is then -1. A big one (a large WRITE) arrives in read slot
+   * `slot` (≥ 0), which stays the request's until releaseReadSlot(slot),
+   * called once the request is answered.
+   */
   startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, slot: number) => void): number;
   releaseReadSlot(slot: number): void;
 
