@@ -128,28 +128,40 @@ const isDot = (name: Buffer): boolean => name.length <= 2 && name[0] === 0x2e &&
 export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise<Buffer> {
   const h = ctx.handles.dir(req.fh);
   const entries = await listing(ctx, h, req.offset);
-  const out = new DirBuffer(req.size, false);
-  for (let i = req.offset; i < entries.length; i++) {
+  const { end, bytes } = fitting(entries, req.offset, req.size, false);
+  const out = new DirBuffer(bytes, false);
+  for (let i = req.offset; i < end; i++) {
     const e = entries[i]!;
-    if (!out.add(e.name, e.ino, e.type, i + 1)) break;
+    out.add(e.name, e.ino, e.type, i + 1);
   }
   return out.result();
+}
+
+/**
+ * How many entries from `offset` fit in a reply of `size` bytes, and their
+ * size. The reply buffer is then made to measure: the kernel offers 32 KiB
+ * or more, and a buffer that big is a fresh ArrayBuffer each time, which
+ * the GC has to account and sweep (find lists thousands of directories).
+ */
+function fitting(entries: readonly MergedEntry[], offset: number, size: number, plus: boolean): { end: number; bytes: number } {
+  let bytes = 0;
+  let end = offset;
+  while (end < entries.length) {
+    const rec = DirBuffer.recordSize(entries[end]!.name.length, plus);
+    if (bytes + rec > size) break;
+    bytes += rec;
+    end++;
+  }
+  return { end, bytes };
 }
 
 export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>): Promise<Buffer> {
   const h = ctx.handles.dir(req.fh);
   const entries = await listing(ctx, h, req.offset);
-  const out = new DirBuffer(req.size, true);
   // Work out which entries fit first, so that no lookup is counted for an
   // entry that is then left out of the reply.
-  let room = req.size;
-  let end = req.offset;
-  while (end < entries.length) {
-    const rec = DirBuffer.recordSize(entries[end]!.name.length, true);
-    if (rec > room) break;
-    room -= rec;
-    end++;
-  }
+  const { end, bytes } = fitting(entries, req.offset, req.size, true);
+  const out = new DirBuffer(bytes, true);
   const dirRel = relOf(ctx, h.node);
   const batch = entries.slice(req.offset, end);
   // One directory fd per branch for the batch: each stat is then a single
