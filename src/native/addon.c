@@ -430,6 +430,122 @@ static napi_value js_dircache_clear(napi_env env, napi_callback_info info) {
   return undef;
 }
 
+// readdirMergedSync([fd0, fd1, ...]) → Buffer | -errno
+//
+// The union of several open directories in one pass, first fd wins a name
+// (mergerfs's readdir): records of [ino u64][type u8][index of the fd u8]
+// [name length u16][name], the format of readdirat's with the fd's index in
+// the spare byte. An fd < 0 is skipped (no such directory on that branch).
+// Deduplication is an open-addressing set of record offsets keyed by an
+// FNV-1a hash of the name: done here, it spares JS a Buffer view and a hash
+// per name (a 50,000-entry directory over two branches: 130 ms of JS).
+// JS thread only (the fds are of branches served there).
+struct merge_out {
+  unsigned char *buf;
+  size_t len, cap;
+  uint32_t *set;  // record offset + 1; 0 = empty
+  size_t set_cap, count;
+};
+
+static uint32_t name_hash(const char *s, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 16777619u; }
+  return h;
+}
+
+static int merge_set_grow(struct merge_out *m) {
+  size_t cap = m->set_cap ? m->set_cap * 2 : 1024;
+  uint32_t *set = calloc(cap, sizeof *set);
+  if (!set) return -ENOMEM;
+  for (size_t i = 0; i < m->set_cap; i++) {
+    uint32_t v = m->set[i];
+    if (!v) continue;
+    const unsigned char *r = m->buf + v - 1;
+    uint16_t nl;
+    memcpy(&nl, r + 10, 2);
+    size_t j = name_hash((const char *)r + 12, nl) & (cap - 1);
+    while (set[j]) j = (j + 1) & (cap - 1);
+    set[j] = v;
+  }
+  free(m->set);
+  m->set = set;
+  m->set_cap = cap;
+  return 0;
+}
+
+// Adds a record unless the name is already there; 0 or -errno.
+static int merge_add(struct merge_out *m, uint64_t ino, unsigned char type, unsigned char index, const char *name, size_t nl) {
+  if ((m->count + 1) * 2 > m->set_cap && merge_set_grow(m) != 0) return -ENOMEM;
+  size_t j = name_hash(name, nl) & (m->set_cap - 1);
+  for (; m->set[j]; j = (j + 1) & (m->set_cap - 1)) {
+    const unsigned char *r = m->buf + m->set[j] - 1;
+    uint16_t rl;
+    memcpy(&rl, r + 10, 2);
+    if (rl == nl && memcmp(r + 12, name, nl) == 0) return 0;
+  }
+  size_t need = 12 + nl;
+  if (m->len + need > m->cap) {
+    size_t cap = m->cap ? m->cap : 16384;
+    while (m->len + need > cap) cap *= 2;
+    unsigned char *nb = realloc(m->buf, cap);
+    if (!nb) return -ENOMEM;
+    m->buf = nb;
+    m->cap = cap;
+  }
+  if (m->len + 1 > UINT32_MAX) return -EOVERFLOW;
+  unsigned char *r = m->buf + m->len;
+  memcpy(r, &ino, 8);
+  r[8] = type;
+  r[9] = index;
+  uint16_t l16 = (uint16_t)nl;
+  memcpy(r + 10, &l16, 2);
+  memcpy(r + 12, name, nl);
+  m->set[j] = (uint32_t)(m->len + 1);
+  m->len += need;
+  m->count++;
+  return 0;
+}
+
+static napi_value js_readdir_merged_sync(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv) != 0) return NULL;
+  uint32_t n;
+  if (napi_get_array_length(env, argv[0], &n) != napi_ok || n > 255) return make_num(env, -EINVAL);
+  struct merge_out m = {0};
+  int err = 0;
+  char *dbuf = malloc(65536);
+  if (!dbuf) return make_num(env, -ENOMEM);
+  for (uint32_t i = 0; i < n && !err; i++) {
+    napi_value v;
+    int fd;
+    if (napi_get_element(env, argv[0], i, &v) != napi_ok || get_i32(env, v, &fd) != 0) { err = -EINVAL; break; }
+    if (fd < 0) continue;
+    if (lseek(fd, 0, SEEK_SET) < 0) { err = -errno; break; }
+    for (;;) {
+      long got = syscall(SYS_getdents64, fd, dbuf, 65536);
+      if (got < 0) { err = -errno; break; }
+      if (got == 0) break;
+      for (long pos = 0; pos < got && !err;) {
+        struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(dbuf + pos);
+        err = merge_add(&m, d->ino, d->type, (unsigned char)i, d->name, strlen(d->name));
+        pos += d->reclen;
+      }
+      if (err) break;
+    }
+  }
+  free(dbuf);
+  free(m.set);
+  napi_value result;
+  if (err) {
+    free(m.buf);
+    return make_num(env, err);
+  }
+  void *data;
+  if (napi_create_buffer_copy(env, m.len, m.len ? (void *)m.buf : (void *)"", &data, &result) != napi_ok) result = make_num(env, -ENOMEM);
+  free(m.buf);
+  return result;
+}
+
 static void run_op(struct work *w, int d0, const char *p0, int d1, const char *p1) {
   long r = 0;
   struct stat st;
@@ -1214,6 +1330,7 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("startPollReader", js_start_poll_reader),
     EXPORT("releaseReadSlot", js_release_read_slot),
     EXPORT("dirCacheClear", js_dircache_clear),
+    EXPORT("readdirMergedSync", js_readdir_merged_sync),
     EXPORT("openPath", js_open_path),
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

@@ -35,6 +35,12 @@ export interface NativeAddon {
    */
   startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, slot: number) => void): number;
   releaseReadSlot(slot: number): void;
+  /**
+   * The union of open directories (fd < 0: none on that branch), first fd
+   * wins a name: records [ino u64][type u8][fd index u8][name length u16][name],
+   * or -errno. JS thread only.
+   */
+  readdirMergedSync(fds: readonly number[]): Buffer | number;
 
   /** open(path, O_PATH|O_DIRECTORY): the directory fd that *at() calls are relative to. */
   openPath(path: PathArg): number;

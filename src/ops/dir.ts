@@ -22,6 +22,8 @@ import { atPath } from '../union/pool.js';
 import { isPromise, then, type MaybePromise } from '../../policies/maybe.js';
 import { usesPath } from '../union/inodecalc.js';
 import { NameSet } from '../union/nameset.js';
+import { ArrayListing, PackedListing, type Listing } from '../union/listing.js';
+import { native } from '../native/index.js';
 import { relOf, remember, shownStat, type OpContext } from './context.js';
 import { LAYERED_HIDDEN_AT_ROOT, layeredListing } from './layered.js';
 import { CONTROL_NAME } from './control.js';
@@ -32,10 +34,50 @@ const ANY_ERRNO: ReadonlySet<number> = new Set(Object.values(constants.errno));
 const EMPTY = Buffer.alloc(0);
 const O_PATH = 0o10000000;
 
-/** The merged listing of `rel` over every branch that has it (first branch wins a name). */
-async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<MergedEntry[]> {
+/** The st_ino of a listed name; "." and ".." are named by where they point, so their numbers agree with stat. */
+function listedIno(ctx: OpContext, rel: Buffer, b: Branch, name: Buffer, type: number, ino: bigint): bigint {
+  const isDir = type === DT_DIR;
+  // The path is built only for inodecalc modes that hash it.
+  const path = !usesPath(ctx.pool.options.inodecalc, isDir) ? EMPTY : isDot(name) ? (name.length === 1 ? rel : sys.dirPart(rel)) : sys.joinPath(rel, name);
+  return ctx.pool.inode(b, path, { ino, dev: 0n, mode: isDir ? sys.S_IFDIR : 0 });
+}
+
+/**
+ * The merged listing of `rel` over every branch that has it (first branch
+ * wins a name). Below the root, on branches served on the JS thread, the
+ * addon merges and dedupes (PackedListing); the root (hidden names) and
+ * slow branches take the entry-by-entry path.
+ */
+async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<Listing> {
+  const branches = ctx.pool.branches.branches;
+  if (rel.length > 0 && branches.length <= 255 && !branches.some((b) => sys.isSlow(b.rootFd))) return packedListing(ctx, rel, branches);
+  return new ArrayListing(await listedOneByOne(ctx, rel, hidden));
+}
+
+async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Branch[]): Promise<Listing> {
+  const fds: number[] = [];
+  let firstError: unknown;
+  try {
+    for (const b of branches) {
+      try {
+        fds.push(await sys.open(b.rootFd, atPath(rel), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW));
+      } catch (e) {
+        const errno = knownErrno(e);
+        if (errno !== Errno.ENOENT && errno !== Errno.ENOTDIR) firstError ??= e;
+        fds.push(-1);
+      }
+    }
+    if (fds.every((fd) => fd < 0)) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'readdir');
+    const records = native.readdirMergedSync(fds);
+    if (typeof records === 'number') throw new FsError(-records, 'readdir', rel);
+    return new PackedListing(records, branches, (b, name, type, ino) => listedIno(ctx, rel, b, name, type, ino));
+  } finally {
+    for (const fd of fds) if (fd >= 0) sys.closeQuietly(fd);
+  }
+}
+
+async function listedOneByOne(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<MergedEntry[]> {
   const out: MergedEntry[] = [];
-  const inodecalc = ctx.pool.options.inodecalc;
   const seen = new NameSet();
   let found = 0;
   let firstError: unknown;
@@ -55,11 +97,7 @@ async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<st
     for (const e of entries) {
       if (dedupe && !seen.add(e.name)) continue;
       if (rel.length === 0 && hidden.has(e.name.toString('latin1'))) continue;
-      const isDir = e.type === DT_DIR;
-      // "." and ".." are named by where they point, so their numbers agree with stat.
-      // The path is built only for inodecalc modes that hash it.
-      const path = !usesPath(inodecalc, isDir) ? EMPTY : isDot(e.name) ? (e.name.length === 1 ? rel : sys.dirPart(rel)) : sys.joinPath(rel, e.name);
-      out.push({ name: e.name, type: e.type, ino: ctx.pool.inode(b, path, { ino: e.ino, dev: 0n, mode: isDir ? sys.S_IFDIR : 0 }), branch: b });
+      out.push({ name: e.name, type: e.type, ino: listedIno(ctx, rel, b, e.name, e.type, e.ino), branch: b });
     }
   }
   if (found === 0) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'readdir');
@@ -71,12 +109,12 @@ const HIDDEN = new Set<string>([CONTROL_NAME.toString('latin1')]);
 const HIDDEN_LAYERED = new Set<string>([...HIDDEN, ...LAYERED_HIDDEN_AT_ROOT]);
 
 /** The listing of a directory: merged over the layers in layered mode, else over every branch. */
-async function listingOf(ctx: OpContext, rel: Buffer): Promise<MergedEntry[]> {
+async function listingOf(ctx: OpContext, rel: Buffer): Promise<Listing> {
   if (!ctx.layered) return mergedListing(ctx, rel, HIDDEN);
   const hits = await ctx.layered.layers.resolve(rel);
   if (hits.length === 0) throw new FsError(Errno.ENOENT, 'readdir');
   if (!hits[0]!.isDir) throw new FsError(Errno.ENOTDIR, 'readdir');
-  return layeredListing(ctx, rel, hits, HIDDEN_LAYERED);
+  return new ArrayListing(await layeredListing(ctx, rel, hits, HIDDEN_LAYERED));
 }
 
 /** Where opendir holds the directory open: the top layer in layered mode, else the first branch that has it. */
@@ -113,11 +151,11 @@ export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise
   return { fh: h.fh, openFlags: ctx.cache.readdir ? abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE : 0, backingId: 0 };
 }
 
-async function listing(ctx: OpContext, h: DirHandle, offset: number): Promise<MergedEntry[]> {
+async function listing(ctx: OpContext, h: DirHandle, offset: number): Promise<Listing> {
   if (!h.entries || (offset === 0 && h.served)) {
     const rel = relOf(ctx, h.node);
     // A directory that lost its name is listed through the fd we hold.
-    h.entries = rel === undefined ? (await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch })) : await listingOf(ctx, rel);
+    h.entries = rel === undefined ? new ArrayListing((await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch }))) : await listingOf(ctx, rel);
   }
   h.served = true;
   return h.entries;
@@ -131,7 +169,7 @@ export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise
   const { end, bytes } = fitting(entries, req.offset, req.size, false);
   const out = new DirBuffer(bytes, false);
   for (let i = req.offset; i < end; i++) {
-    const e = entries[i]!;
+    const e = entries.entry(i);
     out.add(e.name, e.ino, e.type, i + 1);
   }
   return out.result();
@@ -143,11 +181,11 @@ export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise
  * or more, and a buffer that big is a fresh ArrayBuffer each time, which
  * the GC has to account and sweep (find lists thousands of directories).
  */
-function fitting(entries: readonly MergedEntry[], offset: number, size: number, plus: boolean): { end: number; bytes: number } {
+function fitting(entries: Listing, offset: number, size: number, plus: boolean): { end: number; bytes: number } {
   let bytes = 0;
   let end = offset;
   while (end < entries.length) {
-    const rec = DirBuffer.recordSize(entries[end]!.name.length, plus);
+    const rec = DirBuffer.recordSize(entries.nameLength(end), plus);
     if (bytes + rec > size) break;
     bytes += rec;
     end++;
@@ -163,7 +201,8 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   const { end, bytes } = fitting(entries, req.offset, req.size, true);
   const out = new DirBuffer(bytes, true);
   const dirRel = relOf(ctx, h.node);
-  const batch = entries.slice(req.offset, end);
+  const batch: MergedEntry[] = [];
+  for (let i = req.offset; i < end; i++) batch.push(entries.entry(i));
   // One directory fd per branch for the batch: each stat is then a single
   // fstatat of a name, not a path walk. Keyed by branch index; below an
   // overlay redirect a layer's directory has its own path (e.dirRel), and

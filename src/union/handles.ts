@@ -10,6 +10,7 @@ export interface MergedEntry extends DirEntry {
 }
 import type { Branch } from './branches.js';
 import type { Node } from './inodes.js';
+import type { Listing } from './listing.js';
 
 export interface FileHandle {
   readonly kind: 'file';
@@ -36,7 +37,7 @@ export interface DirHandle {
    * to 0 after having read some. Cookies are indices into it, so they stay
    * valid for the life of the handle whatever happens meanwhile.
    */
-  entries: MergedEntry[] | undefined;
+  entries: Listing | undefined;
   served: boolean;
 }
 
