@@ -216,6 +216,29 @@ export class DirBuffer {
     return true;
   }
 
+  /**
+   * A READDIR record whose name is copied from src[nameStart, +nameLen) and
+   * whose ino the caller writes at the returned offset of `bytes` (8 bytes,
+   * little-endian); -1 when it does not fit. For listings kept as packed
+   * bytes: no Buffer view or BigInt per entry.
+   */
+  addRaw(src: Buffer, nameStart: number, nameLen: number, type: number, off: number): number {
+    const rec = DirBuffer.recordSize(nameLen, this.plus);
+    if (this.plus || this.len + rec > this.buf.length) return -1;
+    const at = this.len;
+    writeU64(this.buf, off, at + 8);
+    this.buf.writeUInt32LE(nameLen, at + 16);
+    this.buf.writeUInt32LE(type, at + 20);
+    src.copy(this.buf, at + abi.Dirent.size, nameStart, nameStart + nameLen);
+    this.len += rec;
+    return at;
+  }
+
+  /** The reply's bytes so far (for addRaw's caller to fill the ino in). */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
   /** Would a record for this name still fit? (Checked before a lookup is counted.) */
   fits(nameLen: number): boolean {
     return this.len + DirBuffer.recordSize(nameLen, this.plus) <= this.buf.length;

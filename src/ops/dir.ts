@@ -70,7 +70,7 @@ async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Bra
     if (fds.every((fd) => fd < 0)) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'readdir');
     const records = native.readdirMergedSync(fds);
     if (typeof records === 'number') throw new FsError(-records, 'readdir', rel);
-    return new PackedListing(records, branches, (b, name, type, ino) => listedIno(ctx, rel, b, name, type, ino));
+    return new PackedListing(records, branches, (b, name, type, ino) => listedIno(ctx, rel, b, name, type, ino), ctx.pool.options.inodecalc);
   } finally {
     for (const fd of fds) if (fd >= 0) sys.closeQuietly(fd);
   }
@@ -168,6 +168,10 @@ export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise
   const entries = await listing(ctx, h, req.offset);
   const { end, bytes } = fitting(entries, req.offset, req.size, false);
   const out = new DirBuffer(bytes, false);
+  if (entries instanceof PackedListing) {
+    entries.encode(out, req.offset, end);
+    return out.result();
+  }
   for (let i = req.offset; i < end; i++) {
     const e = entries.entry(i);
     out.add(e.name, e.ino, e.type, i + 1);

@@ -83,9 +83,14 @@ let sHi = 0;
  * are the new low lane, the bits above carry into the high lane.
  */
 function feedBytes(bytes: Uint8Array): void {
+  feedRange(bytes, 0, bytes.length);
+}
+
+/** feedBytes over bytes[start, end): no view to make. */
+function feedRange(bytes: Uint8Array, start: number, end: number): void {
   let lo = sLo | 0;
   let hi = sHi | 0;
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = start; i < end; i++) {
     lo ^= bytes[i]!;
     const a = (lo & 0xffff) * 0x1b3; // < 2^25
     const b = (lo >>> 16) * 0x1b3; // < 2^25
@@ -237,6 +242,40 @@ export function usesPath(mode: InodeCalcMode, isDir: boolean): boolean {
 export function inodeCalcFor(mode: InodeCalcMode): InodeCalcFn {
   // Checked at run time too: the value may come from an unchecked cast or a runtime setting.
   return CALC[parseInodeCalcMode(mode)];
+}
+
+/**
+ * For readdir loops, without a BigInt per entry: writes the st_ino of a
+ * listed non-directory's branch inode number, given as the 8 little-endian
+ * bytes at src[srcAt], as a u64 LE at out[outAt]. The same value as
+ * inodeCalc. Returns false, writing nothing, when `mode` needs the entry's
+ * path (path-hash, or a directory under hybrid-hash): the caller then takes
+ * the general route.
+ */
+export function writeListedIno(mode: InodeCalcMode, branchRoot: string, isDir: boolean, src: Uint8Array, srcAt: number, out: Buffer, outAt: number): boolean {
+  if (usesPath(mode, isDir)) return false;
+  if (mode === 'passthrough') {
+    let zero = true;
+    for (let i = 0; i < 8; i++) if ((out[outAt + i] = src[srcAt + i]!) !== 0) zero = false;
+    if (zero) out[outAt] = 1;
+    return true;
+  }
+  // devino-hash(32), or a non-directory under hybrid-hash(32): devinoHashLanes.
+  const seed = seedOf(branchRoot);
+  sLo = seed[0];
+  sHi = seed[1];
+  feedRange(src, srcAt, srcAt + 8);
+  finalize();
+  let lo = sLo;
+  let hi = sHi;
+  if (mode.endsWith('32')) {
+    lo = Math.imul((sLo ^ sHi) >>> 0, 0x9e3779b9) >>> 0;
+    hi = 0;
+  }
+  if (lo === 0 && hi === 0) lo = 1;
+  out.writeUInt32LE(lo, outAt);
+  out.writeUInt32LE(hi, outAt + 4);
+  return true;
 }
 
 /** The st_ino to show for a branch file under `mode`; never 0. */

@@ -8,6 +8,8 @@
 // the bytes instead of an object, a hash and a Buffer view per name.
 import type { Branch } from './branches.js';
 import type { MergedEntry } from './handles.js';
+import { writeListedIno, type InodeCalcMode } from './inodecalc.js';
+import type { DirBuffer } from '../fuse/replies.js';
 
 export interface Listing {
   readonly length: number;
@@ -34,6 +36,8 @@ export type ListedIno = (b: Branch, name: Buffer, type: number, ino: bigint) => 
 
 const RECORD_HEADER = 12;
 
+const DT_DIR = 4;
+
 export class PackedListing implements Listing {
   private readonly offsets: Uint32Array;
 
@@ -42,6 +46,7 @@ export class PackedListing implements Listing {
     private readonly records: Buffer,
     private readonly branches: readonly Branch[],
     private readonly inoOf: ListedIno,
+    private readonly inodecalc: InodeCalcMode,
   ) {
     let n = 0;
     for (let p = 0; p + RECORD_HEADER <= records.length; p += RECORD_HEADER + records.readUInt16LE(p + 10)) n++;
@@ -64,5 +69,22 @@ export class PackedListing implements Listing {
     const branch = this.branches[r[p + 9]!]!;
     const type = r[p + 8]!;
     return { name, type, branch, ino: this.inoOf(branch, name, type, r.readBigUInt64LE(p)) };
+  }
+
+  /**
+   * Writes entries [from, end) as READDIR records (cookie = index + 1),
+   * straight from the packed bytes: no entry object, Buffer view or BigInt
+   * unless the inode number needs the entry's path.
+   */
+  encode(out: DirBuffer, from: number, end: number): void {
+    const r = this.records;
+    for (let i = from; i < end; i++) {
+      const p = this.offsets[i]!;
+      const type = r[p + 8]!;
+      const at = out.addRaw(r, p + RECORD_HEADER, r.readUInt16LE(p + 10), type, i + 1);
+      if (at < 0) return;
+      const branch = this.branches[r[p + 9]!]!;
+      if (!writeListedIno(this.inodecalc, branch.root, type === DT_DIR, r, p, out.bytes, at)) out.bytes.writeBigUInt64LE(this.entry(i).ino, at);
+    }
   }
 }
