@@ -168,14 +168,7 @@ export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise
   const entries = await listing(ctx, h, req.offset);
   const { end, bytes } = fitting(entries, req.offset, req.size, false);
   const out = new DirBuffer(bytes, false);
-  if (entries instanceof PackedListing) {
-    entries.encode(out, req.offset, end);
-    return out.result();
-  }
-  for (let i = req.offset; i < end; i++) {
-    const e = entries.entry(i);
-    out.add(e.name, e.ino, e.type, i + 1);
-  }
+  entries.encode(out, req.offset, end);
   return out.result();
 }
 

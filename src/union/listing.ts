@@ -16,6 +16,8 @@ export interface Listing {
   /** Byte length of entry i's name (to size a reply before building entries). */
   nameLength(i: number): number;
   entry(i: number): MergedEntry;
+  /** Writes entries [from, end) as READDIR records, cookie = index + 1 (the caller sized `out` for them). */
+  encode(out: DirBuffer, from: number, end: number): void;
 }
 
 export class ArrayListing implements Listing {
@@ -28,6 +30,12 @@ export class ArrayListing implements Listing {
   }
   entry(i: number): MergedEntry {
     return this.entries[i]!;
+  }
+  encode(out: DirBuffer, from: number, end: number): void {
+    for (let i = from; i < end; i++) {
+      const e = this.entries[i]!;
+      if (!out.add(e.name, e.ino, e.type, i + 1)) return;
+    }
   }
 }
 
@@ -71,11 +79,7 @@ export class PackedListing implements Listing {
     return { name, type, branch, ino: this.inoOf(branch, name, type, r.readBigUInt64LE(p)) };
   }
 
-  /**
-   * Writes entries [from, end) as READDIR records (cookie = index + 1),
-   * straight from the packed bytes: no entry object, Buffer view or BigInt
-   * unless the inode number needs the entry's path.
-   */
+  /** Straight from the packed bytes: no entry object, Buffer view or BigInt unless the inode number needs the entry's path. */
   encode(out: DirBuffer, from: number, end: number): void {
     const r = this.records;
     for (let i = from; i < end; i++) {
