@@ -162,10 +162,13 @@ export async function create(ctx: OpContext, req: Req<Opcode.CREATE>): Promise<C
   try {
     let st = await sys.fstat(fd);
     if (createdHere) st = await giveToCaller(ctx, req.h, { dir: fd, path: sys.SELF }, branchLoc(b, parentRel), req.mode, st);
-    const entry = remember(ctx, parent, req.name, b, rel, st);
+    let entry = remember(ctx, parent, req.name, b, rel, st);
     const node = ctx.inodes.get(entry.nodeid);
-    // O_TRUNC of a file that was there after all (HANDLE_KILLPRIV_V2).
-    if (!createdHere && req.openFlags & abi.FUSE_OPEN_KILL_SUIDGID) await killSuidSgid(ctx, node, undefined, req.h);
+    // O_TRUNC of a file that was there after all (HANDLE_KILLPRIV_V2); the reply shows the mode it leaves.
+    if (!createdHere && req.openFlags & abi.FUSE_OPEN_KILL_SUIDGID) {
+      await killSuidSgid(ctx, node, undefined, req.h);
+      entry = entryFor(ctx, node, toAttr(ctx, b, rel, await sys.fstat(fd)));
+    }
     return { entry, open: await openReply(ctx, node, b, fd, req.flags, req.h.pid) };
   } catch (e) {
     sys.closeQuietly(fd);
