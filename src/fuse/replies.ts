@@ -200,32 +200,25 @@ export class DirBuffer {
 
   /** `off` is the cookie of the entry after this one. */
   add(name: Buffer, ino: bigint, type: number, off: number, entry?: EntryReply): boolean {
-    const rec = DirBuffer.recordSize(name.length, this.plus);
-    if (this.len + rec > this.buf.length) return false;
-    let at = this.len;
-    if (this.plus) {
-      if (entry) writeEntry(this.buf, at, entry);
-      at += abi.EntryOut.size;
-    }
+    const start = this.len;
+    const at = this.addRaw(name, 0, name.length, type, off);
+    if (at < 0) return false;
+    if (entry) writeEntry(this.buf, start, entry);
     this.buf.writeBigUInt64LE(ino, at);
-    writeU64(this.buf, off, at + 8);
-    this.buf.writeUInt32LE(name.length, at + 16);
-    this.buf.writeUInt32LE(type, at + 20);
-    name.copy(this.buf, at + abi.Dirent.size);
-    this.len += rec;
     return true;
   }
 
   /**
-   * A READDIR record whose name is copied from src[nameStart, +nameLen) and
-   * whose ino the caller writes at the returned offset of `bytes` (8 bytes,
-   * little-endian); -1 when it does not fit. For listings kept as packed
-   * bytes: no Buffer view or BigInt per entry.
+   * A record whose name is copied from src[nameStart, +nameLen) and whose
+   * ino the caller writes at the returned offset of `bytes` (8 bytes,
+   * little-endian); -1 when it does not fit. In a READDIRPLUS reply the
+   * entry part stays zero (nodeid 0: attributes not given). For listings
+   * kept as packed bytes: no Buffer view or BigInt per entry.
    */
   addRaw(src: Buffer, nameStart: number, nameLen: number, type: number, off: number): number {
     const rec = DirBuffer.recordSize(nameLen, this.plus);
-    if (this.plus || this.len + rec > this.buf.length) return -1;
-    const at = this.len;
+    if (this.len + rec > this.buf.length) return -1;
+    const at = this.len + (this.plus ? abi.EntryOut.size : 0);
     writeU64(this.buf, off, at + 8);
     this.buf.writeUInt32LE(nameLen, at + 16);
     this.buf.writeUInt32LE(type, at + 20);
