@@ -6,6 +6,7 @@ import { mount, unmount, MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY }
 import { Session } from '../fuse/session.js';
 import { Opcode } from '../fuse/abi.js';
 import { enableTrace } from '../fuse/trace.js';
+import { AddonServedIo, NOT_SERVED, addonServedStats } from '../fuse/served-io.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
 import { MemoryReturner } from '../sys/heap.js';
@@ -213,6 +214,9 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     daemonGid: process.getgid?.() ?? 0,
     ...(layered ? { layered } : {}),
     kernel: NO_NOTICES,
+    // The poll reader answers READ/WRITE of qualifying files itself; a debug
+    // trace must see every request, and the reader thread never looks.
+    servedIo: config.reader !== 'thread' && !config.debug ? new AddonServedIo(layered?.override !== undefined) : NOT_SERVED,
   };
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close
@@ -290,8 +294,15 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   signals.set('SIGUSR2', () => {
     log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MiB gc=${memory.collections}`);
-    const ops = [...session.stats].map(([op, st]) => `${Opcode[op] ?? op}=${st.count}/${((st.totalMs * 1000) / st.count).toFixed(0)}us`);
+    const byName = new Map([...session.stats].map(([op, st]) => [Opcode[op] ?? String(op), { ...st }]));
+    const served = addonServedStats();
+    for (const [name, st] of served) {
+      const js = byName.get(name);
+      byName.set(name, js ? { count: js.count + st.count, totalMs: js.totalMs + st.totalMs } : st);
+    }
+    const ops = [...byName].map(([name, st]) => `${name}=${st.count}/${((st.totalMs * 1000) / st.count).toFixed(0)}us`);
     log.info(`stats: requests (count/mean service time) ${ops.join(' ')}`);
+    log.info(`stats: of those, answered in the addon: ${served.map(([name, st]) => `${name}=${st.count}`).join(' ') || 'none'}`);
   });
 
   for (const sig of early) signals.get(sig)?.();

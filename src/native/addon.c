@@ -1,4 +1,6 @@
-// braidfs native shim: syscalls only, no filesystem logic.
+// braidfs native shim: syscalls only, no filesystem logic, plus one fast
+// path: READ and WRITE of the open files JS hands over (see "Open files
+// served here").
 //
 // Every function returns a number: >= 0 on success, -errno on failure.
 // Nothing here throws for a failed syscall; argument-type mistakes from JS
@@ -29,6 +31,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <sys/xattr.h>
 #include <dirent.h>
 #include <limits.h>
@@ -1113,6 +1116,223 @@ static napi_value js_start_reader(napi_env env, napi_callback_info info) {
 
 
 // ---------------------------------------------------------------------------
+// Open files served here: READ and WRITE without entering JS.
+//
+// Without passthrough (rootless, user namespaces, passthrough.io=off), every
+// read(2) and write(2) on the mount is a request to us. JS decides which open
+// files qualify (a fast branch, syscalls inline, nothing JS must see per
+// write) and registers their fh → fd here; the poll reader then answers
+// their READ and WRITE itself, with a pread or pwrite and one reply write,
+// as mergerfs does. That removes the JS work per request (decode, dispatch,
+// a Buffer per READ, encode), which was most of the cost of a 4 KiB read.
+// Anything else about the file stays in JS: open, release (which drops the
+// entry before closing the fd), moveonenospc (which re-registers the new
+// fd), locks, fsync. A WRITE that needs JS (suid/sgid to clear, a branch out
+// of space) is handed to JS unanswered, exactly as if it had not been looked
+// at. JS thread only: registration, lookups and the serving all run there.
+
+#define FUSE_OP_READ 15
+#define FUSE_OP_WRITE 16
+#define IN_HEADER 40
+#define RW_IN 40 // fuse_read_in and fuse_write_in are both 40 bytes
+#define OUT_HEADER 16
+#define WRITE_KILL_SUIDGID 4
+// Per-file flag from JS: every WRITE asking to clear suid/sgid goes to JS
+// (the mode lives in an override xattr, not in the branch file's mode).
+#define FILE_KILL_IN_JS 1
+
+struct served_file { uint64_t fh; int fd; int flags; };
+static struct {
+  struct served_file *slot; // open addressing, linear probing; fh 0 marks a free slot
+  size_t cap, count;
+} served;
+static struct { double count[2], ns[2]; } served_stats; // [0] READ, [1] WRITE
+
+static size_t served_index(uint64_t fh, size_t cap) {
+  return (size_t)((fh * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
+}
+
+static struct served_file *served_find(uint64_t fh) {
+  if (!served.count) return NULL;
+  for (size_t i = served_index(fh, served.cap);; i = (i + 1) & (served.cap - 1)) {
+    if (served.slot[i].fh == fh) return &served.slot[i];
+    if (served.slot[i].fh == 0) return NULL;
+  }
+}
+
+static int served_put(uint64_t fh, int fd, int flags) {
+  if ((served.count + 1) * 2 > served.cap) {
+    size_t cap = served.cap ? served.cap * 2 : 64;
+    struct served_file *s = calloc(cap, sizeof *s);
+    if (!s) return -ENOMEM;
+    for (size_t i = 0; i < served.cap; i++) {
+      if (!served.slot[i].fh) continue;
+      size_t j = served_index(served.slot[i].fh, cap);
+      while (s[j].fh) j = (j + 1) & (cap - 1);
+      s[j] = served.slot[i];
+    }
+    free(served.slot);
+    served.slot = s;
+    served.cap = cap;
+  }
+  struct served_file *f = served_find(fh);
+  if (!f) {
+    size_t i = served_index(fh, served.cap);
+    while (served.slot[i].fh) i = (i + 1) & (served.cap - 1);
+    f = &served.slot[i];
+    f->fh = fh;
+    served.count++;
+  }
+  f->fd = fd;
+  f->flags = flags;
+  return 0;
+}
+
+// Deletion with backward shift, so lookups never need tombstones.
+static void served_drop(uint64_t fh) {
+  struct served_file *f = served_find(fh);
+  if (!f) return;
+  size_t i = (size_t)(f - served.slot);
+  for (size_t j = (i + 1) & (served.cap - 1); served.slot[j].fh; j = (j + 1) & (served.cap - 1)) {
+    size_t home = served_index(served.slot[j].fh, served.cap);
+    // Move j into the hole at i unless its home lies cyclically in (i, j].
+    if (((j - home) & (served.cap - 1)) >= ((j - i) & (served.cap - 1))) {
+      served.slot[i] = served.slot[j];
+      i = j;
+    }
+  }
+  served.slot[i].fh = 0;
+  served.count--;
+}
+
+// serveFile(fh, fd, flags): this file's READ and WRITE are answered here from now on.
+static napi_value js_serve_file(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int64_t fh;
+  int32_t fd, flags;
+  if (get_args(env, info, 3, argv) != 0 || get_i64(env, argv[0], &fh) != 0 || get_i32(env, argv[1], &fd) != 0 || get_i32(env, argv[2], &flags) != 0) return NULL;
+  if (fh <= 0 || fd < 0) return make_num(env, -EINVAL);
+  return make_num(env, served_put((uint64_t)fh, fd, flags));
+}
+
+// unserveFile(fh): back to JS (before its fd is closed or replaced).
+static napi_value js_unserve_file(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int64_t fh;
+  if (get_args(env, info, 1, argv) != 0 || get_i64(env, argv[0], &fh) != 0) return NULL;
+  if (fh > 0) served_drop((uint64_t)fh);
+  return NULL;
+}
+
+// servedStats() → [reads, read ms, writes, write ms] answered here (for SIGUSR2 stats).
+static napi_value js_served_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 4, &arr));
+  for (int i = 0; i < 2; i++) {
+    napi_set_element(env, arr, (uint32_t)(2 * i), make_num(env, served_stats.count[i]));
+    napi_set_element(env, arr, (uint32_t)(2 * i + 1), make_num(env, served_stats.ns[i] / 1e6));
+  }
+  return arr;
+}
+
+static char *reply_buf;
+static size_t reply_cap;
+
+// One reply per write(2); a vanished request (ENOENT: interrupted) or an
+// unmounted connection is nothing to report, as in Session.reply.
+static void send_reply(int devfd, char *msg, size_t len, uint64_t unique, int err) {
+  uint32_t l = (uint32_t)len;
+  int32_t e = -err;
+  memcpy(msg, &l, 4);
+  memcpy(msg + 4, &e, 4);
+  memcpy(msg + 8, &unique, 8);
+  ssize_t r;
+  do { r = write(devfd, msg, len); } while (r < 0 && errno == EINTR);
+}
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+// READ: the whole range or up to EOF (a short read only at EOF, never a
+// spurious one), as ops/io.ts read does.
+static int serve_read(int devfd, const struct served_file *f, uint64_t unique, uint64_t off, uint32_t size) {
+  if ((size_t)size + OUT_HEADER > reply_cap) {
+    char *b = realloc(reply_buf, (size_t)size + OUT_HEADER);
+    if (!b) return 0; // JS will manage
+    reply_buf = b;
+    reply_cap = (size_t)size + OUT_HEADER;
+  }
+  size_t got = 0;
+  int err = 0;
+  while (got < size) {
+    ssize_t n = pread(f->fd, reply_buf + OUT_HEADER + got, size - got, (off_t)(off + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) { err = errno; break; }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  send_reply(devfd, reply_buf, err ? OUT_HEADER : OUT_HEADER + got, unique, err);
+  return 1;
+}
+
+static int serve_write(int devfd, const struct served_file *f, uint64_t unique, uint64_t off, uint32_t size, uint32_t wflags, const char *data) {
+  if (wflags & WRITE_KILL_SUIDGID) {
+    // Sent for every write by a caller without CAP_FSETID; only a file that
+    // has suid or sgid set needs JS (ops/killpriv.ts).
+    struct stat st;
+    if (f->flags & FILE_KILL_IN_JS) return 0;
+    if (fstat(f->fd, &st) != 0 || (st.st_mode & (S_ISUID | S_ISGID))) return 0;
+  }
+  size_t done = 0;
+  int err = 0;
+  while (done < size) {
+    ssize_t n = pwrite(f->fd, data + done, size - done, (off_t)(off + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) { err = errno; break; }
+    if (n == 0) break;
+    done += (size_t)n;
+  }
+  // Out of space: JS moves the file to a branch with room (moveonenospc)
+  // and writes the whole request again there.
+  if (err == ENOSPC || err == EDQUOT) return 0;
+  char msg[OUT_HEADER + 8] = {0};
+  uint32_t written = (uint32_t)done;
+  memcpy(msg + OUT_HEADER, &written, 4);
+  send_reply(devfd, msg, err ? OUT_HEADER : sizeof msg, unique, err);
+  return 1;
+}
+
+// 1 when the request was answered here, 0 when JS should have it.
+static int serve_io(int devfd, const char *req, size_t n) {
+  if (!served.count || n < IN_HEADER + RW_IN) return 0;
+  uint32_t op, len, size, wflags;
+  uint64_t unique, fh, off;
+  memcpy(&len, req, 4);
+  memcpy(&op, req + 4, 4);
+  if (op != FUSE_OP_READ && op != FUSE_OP_WRITE) return 0;
+  memcpy(&unique, req + 8, 8);
+  memcpy(&fh, req + IN_HEADER, 8);
+  memcpy(&off, req + IN_HEADER + 8, 8);
+  memcpy(&size, req + IN_HEADER + 16, 4);
+  memcpy(&wflags, req + IN_HEADER + 20, 4);
+  const struct served_file *f = served_find(fh);
+  if (!f || len > n) return 0;
+  if (op == FUSE_OP_WRITE && (size_t)size > n - IN_HEADER - RW_IN) return 0; // malformed: JS says so
+  double t0 = now_ns();
+  int k = op == FUSE_OP_READ ? 0 : 1;
+  int done = k == 0 ? serve_read(devfd, f, unique, off, size) : serve_write(devfd, f, unique, off, size, wflags, req + IN_HEADER + RW_IN);
+  if (done) {
+    served_stats.count[k]++;
+    served_stats.ns[k] += now_ns() - t0;
+  }
+  return done;
+}
+
+// ---------------------------------------------------------------------------
 // poll reader: /dev/fuse read on the event loop itself. The fd is made
 // non-blocking and watched with uv_poll; when readable, requests are read
 // until EAGAIN (at most a batch) and each goes to JS at once. Compared with
@@ -1256,6 +1476,7 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
       return;
     }
     if (n == 0) { poller_stop(p, ENODEV); return; }
+    if (serve_io(p->fd, dst, (size_t)n)) continue;
     poller_deliver(p, dst, (size_t)n, slot, 0);
   }
 }
@@ -1329,6 +1550,9 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("startReader", js_start_reader),
     EXPORT("startPollReader", js_start_poll_reader),
     EXPORT("releaseReadSlot", js_release_read_slot),
+    EXPORT("serveFile", js_serve_file),
+    EXPORT("unserveFile", js_unserve_file),
+    EXPORT("servedStats", js_served_stats),
     EXPORT("dirCacheClear", js_dircache_clear),
     EXPORT("readdirMergedSync", js_readdir_merged_sync),
     EXPORT("openPath", js_open_path),

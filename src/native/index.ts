@@ -36,6 +36,15 @@ export interface NativeAddon {
   startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, slot: number) => void): number;
   releaseReadSlot(slot: number): void;
   /**
+   * From now on the poll reader answers READ and WRITE for `fh` itself, on
+   * `fd` (flags: SERVED_KILL_IN_JS). Call unserveFile before that fd is
+   * closed or replaced. JS thread only.
+   */
+  serveFile(fh: number, fd: number, flags: number): number;
+  unserveFile(fh: number): void;
+  /** What serveFile's files cost: [READs answered, their ms, WRITEs answered, their ms]. */
+  servedStats(): [number, number, number, number];
+  /**
    * The union of open directories (fd < 0: none on that branch), first fd
    * wins a name: records [ino u64][type u8][fd index u8][name length u16][name],
    * or -errno. JS thread only.

@@ -10,6 +10,7 @@ import * as sys from '../sys/fs.js';
 import type { Stat } from '../sys/fs.js';
 import type { Logger } from '../sys/log.js';
 import type { HandleTable } from '../union/handles.js';
+import type { ServedIo } from '../fuse/served-io.js';
 import type { InodeTable, Node } from '../union/inodes.js';
 import type { LockTable } from '../union/locks.js';
 import type { PassthroughTable } from '../union/passthrough.js';
@@ -75,6 +76,8 @@ export interface OpContext {
   readonly layered?: Layered;
   /** Tells the kernel what it caches has changed; set once the FUSE session exists. */
   kernel: KernelNotices;
+  /** The transport's own READ/WRITE path for open files without passthrough (fuse/served-io.ts). */
+  readonly servedIo: ServedIo;
 }
 
 /**

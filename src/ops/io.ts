@@ -55,12 +55,14 @@ export async function openReply(ctx: OpContext, node: Node, branch: Branch, fd: 
   const id = attach ? ctx.passthrough.acquire(node.id, fd, branch.index) : 0;
   if (id === OTHER_BACKING) {
     h.backingId = 0;
+    ctx.servedIo.offer(h);
     return { fh: h.fh, openFlags: abi.FOPEN_DIRECT_IO, backingId: 0 };
   }
   h.backingId = id;
   if (!id) {
     // Not in passthrough: cache.files decides about the page cache.
     const cacheFlags = await ctx.pageCache.openFlags(ctx.cache.files, node.id, pid, () => sys.fstat(fd), ctx.cache.processNames);
+    ctx.servedIo.offer(h);
     return { fh: h.fh, openFlags: cacheFlags, backingId: 0 };
   }
   return { fh: h.fh, openFlags: h.backingId ? abi.FOPEN_PASSTHROUGH : 0, backingId: h.backingId };
@@ -147,6 +149,7 @@ export async function release(ctx: OpContext, req: Req<Opcode.RELEASE>): Promise
   if (!h || h.kind !== 'file') return;
   if (req.releaseFlags & abi.FUSE_RELEASE_FLOCK_UNLOCK) ctx.locks.releaseFlock(h.node.id, req.lockOwner);
   if (h.backingId) ctx.passthrough.release(h.node.id);
+  ctx.servedIo.withdraw(h);
   sys.close(h.fd);
 }
 

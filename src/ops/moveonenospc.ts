@@ -48,9 +48,11 @@ export async function moveOffFullBranch(ctx: OpContext, h: FileHandle, needed: n
   for (const other of ctx.handles.openOf(h.node)) {
     if (other.kind !== 'file' || other.branch !== from || other.backingId) continue;
     const fd = await sys.open(target.rootFd, atPath(rel), daemonOpenFlags(other.flags) & ~sys.O_TRUNC);
+    ctx.servedIo.withdraw(other);
     sys.closeQuietly(other.fd);
     other.fd = fd;
     other.branch = target;
+    ctx.servedIo.offer(other);
   }
   await sys.unlink(from.rootFd, atPath(rel)).catch((e: unknown) => ctx.log.warn(`moveonenospc: the original of ${rel.toString('latin1')} stays on ${from.root}: ${String(e)}`));
   ctx.log.info(`moveonenospc: moved ${rel.toString('latin1')} from ${from.root} to ${target.root}`);

@@ -96,6 +96,11 @@ export function setSyscallMode(mode: 'sync' | 'async'): void {
   S = mode === 'sync' ? SYNC : syscalls(false);
 }
 
+/** Branch syscalls run on the JS thread (syscalls=inline or auto), save for slow branches' fds. */
+export function inlineSyscalls(): boolean {
+  return S === SYNC;
+}
+
 /** The thread-pool table, whatever the mode. */
 const POOL: Syscalls = syscalls(false);
 

@@ -151,8 +151,10 @@ test('statx=true: statx gives the branch file\'s birth time, and follows changes
 async function requestCounts(m: { pid: number; log(): string }): Promise<Map<string, number>> {
   const before = m.log().length;
   process.kill(m.pid, 'SIGUSR2');
-  await waitFor(() => m.log().slice(before).includes('stats: requests'), 5000);
-  const line = m.log().slice(before).split('\n').find((l) => l.includes('stats: requests')) ?? '';
+  // The whole line: stderr may arrive in pieces.
+  const whole = /stats: requests[^\n]*\n/;
+  await waitFor(() => whole.test(m.log().slice(before)), 5000);
+  const line = whole.exec(m.log().slice(before))?.[0] ?? '';
   return new Map([...line.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((x) => [x[1]!, Number(x[2])]));
 }
 

@@ -23,10 +23,12 @@ for (const reader of ['loop', 'thread']) {
 
 // Big WRITEs arrive in one of a few read slots that go back to the reader
 // once answered; with more writers than slots the rest are copied. Six
-// processes writing 1 MiB blocks at once must each get exactly their own data.
-for (const cache of ['off', 'partial']) {
-  test(`reader=loop, cache.files=${cache}: six concurrent writers of 1 MiB blocks each get their own data`, async (t) => {
-    const m = await withMount(t, { options: ['passthrough.io=off', `cache.files=${cache}`] });
+// processes writing 1 MiB blocks at once must each get exactly their own data,
+// whether the addon answers the WRITEs or JS does (syscalls=pool: files are
+// not handed to the addon, so the slots are used).
+for (const [cache, extra] of [['off', []], ['partial', []], ['off', ['syscalls=pool']], ['partial', ['syscalls=pool']]] as const) {
+  test(`reader=loop, cache.files=${cache}${extra.length ? `, ${extra.join(',')}` : ''}: six concurrent writers of 1 MiB blocks each get their own data`, async (t) => {
+    const m = await withMount(t, { options: ['passthrough.io=off', `cache.files=${cache}`, ...extra] });
     const sources = Array.from({ length: 6 }, (_, i) => {
       const p = m.src(`..`, `${m.source.split('/').pop()}-src${i}`);
       writeFileSync(p, randomBytes(8 * 1024 * 1024));

@@ -1,0 +1,57 @@
+// Open files whose READ and WRITE the addon answers itself (addon.c, "Open
+// files served here"): the userspace data path without JS per request.
+//
+// JS keeps every decision: which opens qualify, and when an fd changes hands.
+// A file is handed over only when its branch's syscalls run inline anyway (a
+// fast branch, syscalls=inline or auto), since the addon does its pread and
+// pwrite on the event loop; and only when nothing needs to see each request
+// (no debug trace). A WRITE that needs JS after all (suid/sgid to clear, a
+// full branch) is passed on to JS unanswered by the addon.
+import { native } from '../native/index.js';
+import * as sys from '../sys/fs.js';
+import type { FileHandle } from '../union/handles.js';
+
+/** addon.c FILE_KILL_IN_JS: every WRITE that asks to clear suid/sgid goes to JS. */
+const KILL_IN_JS = 1;
+
+/** What io.ts and moveonenospc tell the transport about open files without passthrough. */
+export interface ServedIo {
+  /** `h` is open without passthrough: serve its READ and WRITE in the addon if it qualifies. */
+  offer(h: FileHandle): void;
+  /** Back to JS, before `h.fd` is closed or replaced. */
+  withdraw(h: FileHandle): void;
+}
+
+export const NOT_SERVED: ServedIo = { offer: () => undefined, withdraw: () => undefined };
+
+export class AddonServedIo implements ServedIo {
+  private readonly served = new Set<bigint>();
+
+  /**
+   * @param killInJs the file mode the kernel sees is not the branch file's
+   *   (overlay xattr_permissions), so clearing suid/sgid is always JS's call.
+   */
+  constructor(private readonly killInJs: boolean) {}
+
+  offer(h: FileHandle): void {
+    if (sys.isSlow(h.fd) || !sys.inlineSyscalls()) return;
+    if (native.serveFile(Number(h.fh), h.fd, this.killInJs ? KILL_IN_JS : 0) === 0) this.served.add(h.fh);
+  }
+
+  withdraw(h: FileHandle): void {
+    if (this.served.delete(h.fh)) native.unserveFile(Number(h.fh));
+  }
+
+  get size(): number {
+    return this.served.size;
+  }
+}
+
+/** READ and WRITE counts and milliseconds answered in the addon, for the stats line. */
+export function addonServedStats(): Array<[string, { count: number; totalMs: number }]> {
+  const [reads, readMs, writes, writeMs] = native.servedStats();
+  const out: Array<[string, { count: number; totalMs: number }]> = [];
+  if (reads) out.push(['READ', { count: reads, totalMs: readMs }]);
+  if (writes) out.push(['WRITE', { count: writes, totalMs: writeMs }]);
+  return out;
+}
