@@ -11,7 +11,8 @@ import { filterReason, modeReason, stateReason, stronger } from './filters.js';
 import type { Reason } from './filters.js';
 import type { NonEmpty } from './pick.js';
 import { PolicyError } from './types.js';
-import type { Candidate, Policy, PolicyInput } from './types.js';
+import { isRefusal } from './types.js';
+import type { Candidate, Policy, PolicyInput, Refusal } from './types.js';
 import { all, isPromise, then, type MaybePromise } from './maybe.js';
 
 type Chosen = Candidate | readonly Candidate[] | undefined;
@@ -88,6 +89,12 @@ function eligibleBranches(input: PolicyInput, needPath: boolean, firstOnly: bool
 
 const isNonEmpty = <T>(xs: readonly T[]): xs is NonEmpty<T> => xs.length > 0;
 
+/** A refusal as the PolicyError that select() throws. */
+export function orThrow(r: Candidate[] | Refusal): Candidate[] {
+  if (isRefusal(r)) throw new PolicyError(r);
+  return r;
+}
+
 function chosenList(chosen: Chosen): readonly Candidate[] {
   if (chosen === undefined) return [];
   return 'index' in chosen ? [chosen] : chosen;
@@ -99,12 +106,15 @@ export function definePolicy(spec: PolicySpec): DefinedPolicy {
     pathPreserving: spec.pathPreserving ?? false,
     spec: Object.freeze({ ...spec }),
     select(input: PolicyInput): MaybePromise<Candidate[]> {
+      return then(this.trySelect(input), orThrow);
+    },
+    trySelect(input: PolicyInput): MaybePromise<Candidate[] | Refusal> {
       const needPath = input.category !== 'create' || spec.existing === true;
       return then(eligibleBranches(input, needPath, spec.firstOnly === true), ({ eligible, error }) => {
-        if (!isNonEmpty(eligible)) throw new PolicyError(error);
+        if (!isNonEmpty(eligible)) return error;
         return then(spec.pick(eligible, input), (picked) => {
           const chosen = chosenList(picked);
-          if (chosen.length === 0) throw new PolicyError(error);
+          if (chosen.length === 0) return error;
           return [...chosen];
         });
       });
@@ -149,6 +159,12 @@ export function mostSharedPath(base: DefinedPolicy): Policy {
   return Object.freeze({
     name: `msp${base.name}`,
     pathPreserving: true,
+    trySelect(input: PolicyInput): MaybePromise<Candidate[] | Refusal> {
+      return this.select(input).catch((e: unknown) => {
+        if (e instanceof PolicyError) return e.code;
+        throw e;
+      });
+    },
     async select(input: PolicyInput): Promise<Candidate[]> {
       if (input.category !== 'create') return ep.select(input);
       let error: Reason = 'ENOENT';

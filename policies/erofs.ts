@@ -10,4 +10,5 @@ export const erofs: Policy = Object.freeze({
   async select(): Promise<never> {
     throw new PolicyError('EROFS');
   },
+  trySelect: () => 'EROFS',
 });

@@ -65,7 +65,17 @@ export interface Policy {
    * ENOSPC, then ENOENT.
    */
   select(input: PolicyInput): MaybePromise<Candidate[]>;
+  /**
+   * The same choice, with "no branch qualifies" returned rather than thrown:
+   * a negative LOOKUP is routine, and a throw through V8 costs more than the
+   * lookup's syscalls.
+   */
+  trySelect(input: PolicyInput): MaybePromise<Candidate[] | Refusal>;
 }
+
+/** Why no branch qualifies (PolicyError's code). */
+export type Refusal = 'EROFS' | 'ENOSPC' | 'ENOENT';
+export const isRefusal = (v: unknown): v is Refusal => typeof v === 'string';
 
 /**
  * Why nothing qualified. Carries a Node-style `code`, which the daemon's
@@ -73,7 +83,7 @@ export interface Policy {
  * import from src/.
  */
 export class PolicyError extends Error {
-  constructor(readonly code: 'EROFS' | 'ENOSPC' | 'ENOENT') {
+  constructor(readonly code: Refusal) {
     // An answer, not a bug (every negative lookup ends here): no stack trace.
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;

@@ -1,4 +1,5 @@
-// opcode → handler. The ONLY place where thrown errors become errno replies.
+// opcode → handler. The ONLY place where errors (thrown, or returned as
+// ErrnoAnswer values) become errno replies.
 //
 // Handlers return typed values; an encoder per opcode turns them into reply
 // bytes. An opcode without a handler gets ENOSYS. A thrown FsError (or Node
@@ -8,7 +9,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { Opcode } from './abi.js';
 import type { HandledOpcode, Req } from './protocol.js';
 import * as R from './replies.js';
-import { Errno, errnoName, knownErrno } from '../sys/errno.js';
+import { Errno, ErrnoAnswer, errnoName, knownErrno } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
 import { isPromise, type MaybePromise } from '../../policies/maybe.js';
 
@@ -65,8 +66,12 @@ export interface ReplyTypes {
   [Opcode.SYNCFS]: void;
 }
 
-/** A handler answers at once (the pool's fast path, see policies/maybe.ts) or through a promise. */
-export type Handler<O extends HandledOpcode> = (req: Req<O>, signal: AbortSignal) => MaybePromise<ReplyTypes[O]>;
+/**
+ * A handler answers at once (the pool's fast path, see policies/maybe.ts) or
+ * through a promise; with its reply value, or an errno as an ErrnoAnswer
+ * value instead of a throw where that is routine.
+ */
+export type Handler<O extends HandledOpcode> = (req: Req<O>, signal: AbortSignal) => MaybePromise<ReplyTypes[O] | ErrnoAnswer>;
 export type Handlers = { [O in HandledOpcode]?: Handler<O> };
 
 type Encoder<O extends HandledOpcode> = (r: ReplyTypes[O]) => Buffer | undefined;
@@ -143,7 +148,7 @@ export function dispatch<O extends HandledOpcode>(handlers: Handlers, req: Req<O
   if (requestChannel.hasSubscribers) requestChannel.publish(req);
   const handler = handlers[req.op];
   if (!handler) return published(req, { errno: Errno.ENOSYS, body: undefined });
-  let value: MaybePromise<ReplyTypes[O]>;
+  let value: MaybePromise<ReplyTypes[O] | ErrnoAnswer>;
   try {
     value = handler(req, signal);
   } catch (e) {
@@ -158,7 +163,8 @@ export function dispatch<O extends HandledOpcode>(handlers: Handlers, req: Req<O
   return published(req, success(req, value, log));
 }
 
-function success<O extends HandledOpcode>(req: Req<O>, value: ReplyTypes[O], log: Logger): Outcome {
+function success<O extends HandledOpcode>(req: Req<O>, value: ReplyTypes[O] | ErrnoAnswer, log: Logger): Outcome {
+  if (value instanceof ErrnoAnswer) return { errno: value.errno, body: undefined };
   try {
     return { errno: 0, body: (encoders[req.op] as Encoder<O>)(value) };
   } catch (e) {

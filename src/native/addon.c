@@ -1320,7 +1320,8 @@ static int serve_io(int devfd, const char *req, size_t n) {
   memcpy(&size, req + IN_HEADER + 16, 4);
   memcpy(&wflags, req + IN_HEADER + 20, 4);
   const struct served_file *f = served_find(fh);
-  if (!f || len > n) return 0;
+  // The kernel never asks for more than max_read (1 MiB); anything odd is JS's to judge.
+  if (!f || len > n || size > (64u << 20)) return 0;
   if (op == FUSE_OP_WRITE && (size_t)size > n - IN_HEADER - RW_IN) return 0; // malformed: JS says so
   double t0 = now_ns();
   int k = op == FUSE_OP_READ ? 0 : 1;

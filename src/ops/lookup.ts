@@ -2,7 +2,8 @@
 import type { Opcode } from '../fuse/abi.js';
 import type { Req } from '../fuse/protocol.js';
 import type { EntryReply } from '../fuse/replies.js';
-import { Errno, FsError, knownErrno } from '../sys/errno.js';
+import { Errno, ErrnoAnswer, FsError, knownErrno } from '../sys/errno.js';
+import { isRefusal, PolicyError, type Refusal } from '../../policies/types.js';
 import type { Node } from '../union/inodes.js';
 import { isReservedName } from '../union/whiteout.js';
 import { SCRATCH_NAME } from '../union/scratch.js';
@@ -13,7 +14,17 @@ import { branchLoc, entryFor, parentOf, remember, search, shownStat, statNode, t
 const DOT = Buffer.from('.');
 const DOTDOT = Buffer.from('..');
 
-export function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): MaybePromise<EntryReply> {
+const NO_SUCH_ENTRY = new ErrnoAnswer(Errno.ENOENT);
+
+/** No branch has the name: a negative entry or ENOENT, returned rather than thrown; other refusals as errors. */
+function refused(ctx: OpContext, why: Refusal): EntryReply | ErrnoAnswer {
+  if (why !== 'ENOENT') throw new PolicyError(why);
+  return ctx.timeouts.negative > 0 ? negativeEntry(ctx) : NO_SUCH_ENTRY;
+}
+
+const negativeEntry = (ctx: OpContext): EntryReply => ({ nodeid: 0n, generation: 0n, attr: undefined, entryValid: ctx.timeouts.negative, attrValid: 0 });
+
+export function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): MaybePromise<EntryReply | ErrnoAnswer> {
   const parent = parentOf(ctx, req.h.nodeid);
   // "." and ".." arrive only for NFS-export reconnects (EXPORT_SUPPORT).
   if (req.name.equals(DOT) || req.name.equals(DOTDOT)) {
@@ -22,11 +33,14 @@ export function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): MaybePromise<En
     return then(statNode(ctx, target), (attr) => entryFor(ctx, target, attr));
   }
   const rel = ctx.inodes.childPath(parent, req.name);
-  let found: MaybePromise<EntryReply>;
+  let found: MaybePromise<EntryReply | ErrnoAnswer>;
   try {
     if (ctx.layered) found = lookupLayered(ctx, parent, req.name, rel);
     // The name is found where the getattr policy looks (ff: the first branch that has it).
-    else found = then(ctx.pool.select('getattr', rel), (sel) => then(sel.stat(sel.first), (st) => remember(ctx, parent, req.name, sel.first, rel, st)));
+    else
+      found = then(ctx.pool.trySelect('getattr', rel), (sel) =>
+        isRefusal(sel) ? refused(ctx, sel) : then(sel.stat(sel.first), (st) => remember(ctx, parent, req.name, sel.first, rel, st)),
+      );
   } catch (e) {
     return negativeOrThrow(ctx, e);
   }
@@ -35,9 +49,7 @@ export function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): MaybePromise<En
 
 /** ENOENT as a negative entry the kernel may cache, when the user asked for that (cache.negative-entry); other errors as they are. */
 function negativeOrThrow(ctx: OpContext, e: unknown): EntryReply {
-  if (knownErrno(e) === Errno.ENOENT && ctx.timeouts.negative > 0) {
-    return { nodeid: 0n, generation: 0n, attr: undefined, entryValid: ctx.timeouts.negative, attrValid: 0 };
-  }
+  if (knownErrno(e) === Errno.ENOENT && ctx.timeouts.negative > 0) return negativeEntry(ctx);
   throw e;
 }
 

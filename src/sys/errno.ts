@@ -87,6 +87,17 @@ export class FsError extends Error {
   }
 }
 
+/**
+ * An errno reply returned as a value instead of thrown. For answers that are
+ * routine on a hot path (ENOENT from LOOKUP: every create and every test for
+ * a missing file starts with one), where a throw through V8 (unwinding,
+ * locating the throw site, deoptimizing the functions it passes) costs more
+ * than the lookup's syscalls. dispatch() turns it into the reply.
+ */
+export class ErrnoAnswer {
+  constructor(readonly errno: number) {}
+}
+
 /** Throws an FsError unless a native result is non-negative; returns it otherwise. */
 export function check(result: number, syscall: string, path?: Buffer | string): number {
   if (result < 0) throw new FsError(-result, syscall, path);

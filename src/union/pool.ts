@@ -7,7 +7,8 @@
 // call, so an op that selects with ff and then stats the chosen branch pays
 // for one lstat, not two.
 import { CATEGORY_FUNCTIONS, CATEGORY_OF, type FunctionName } from '../../policies/index.js';
-import type { Candidate, Category, Policy, Probe } from '../../policies/types.js';
+import { isRefusal, PolicyError } from '../../policies/types.js';
+import type { Candidate, Category, Policy, Probe, Refusal } from '../../policies/types.js';
 import { Errno, FsError } from '../sys/errno.js';
 import { then, type MaybePromise } from '../../policies/maybe.js';
 import * as sys from '../sys/fs.js';
@@ -66,6 +67,11 @@ export class Selection {
   }
 }
 
+function selectionOrThrow(s: Selection | Refusal): Selection {
+  if (isRefusal(s)) throw new PolicyError(s);
+  return s;
+}
+
 export class Pool {
   constructor(
     readonly branches: BranchSet,
@@ -83,7 +89,12 @@ export class Pool {
    * the parent directory). Throws the policy's error (EROFS, ENOSPC, ENOENT).
    */
   select(func: FuncName, path: Buffer): MaybePromise<Selection> {
-    return this.selectWith(this.policyFor(func), CATEGORY_OF.get(func) ?? 'search', path);
+    return then(this.trySelect(func, path), selectionOrThrow);
+  }
+
+  /** select(), with "no branch qualifies" returned (negative lookups are routine; a throw is not cheap). */
+  trySelect(func: FuncName, path: Buffer): MaybePromise<Selection | Refusal> {
+    return this.trySelectWith(this.policyFor(func), CATEGORY_OF.get(func) ?? 'search', path);
   }
 
   /**
@@ -92,6 +103,10 @@ export class Pool {
    * (see policies/maybe.ts); it may also throw at once.
    */
   selectWith(policy: Policy, category: Category, path: Buffer, exclude?: ReadonlySet<number>): MaybePromise<Selection> {
+    return then(this.trySelectWith(policy, category, path, exclude), selectionOrThrow);
+  }
+
+  trySelectWith(policy: Policy, category: Category, path: Buffer, exclude?: ReadonlySet<number>): MaybePromise<Selection | Refusal> {
     const memo = new Map<number, MaybePromise<sys.Stat | undefined>>();
     const set = this.branches;
     const statMemo = (c: Candidate, p: Buffer): MaybePromise<sys.Stat | undefined> => {
@@ -111,11 +126,9 @@ export class Pool {
     const ttl = category === 'search' ? Math.max(1000, this.options.statfsTtlMs) : this.options.statfsTtlMs;
     return then(set.candidates(ttl), (all) => {
       const candidates = exclude ? all.filter((c) => !exclude.has(c.index)) : all;
-      return then(policy.select({ category, path, candidates, probe, random: this.random }), (chosen) => new Selection(
-        chosen.map((c) => set.branch(c.index)),
-        memo,
-        path,
-      ));
+      return then(policy.trySelect({ category, path, candidates, probe, random: this.random }), (chosen) =>
+        isRefusal(chosen) ? chosen : new Selection(chosen.map((c) => set.branch(c.index)), memo, path),
+      );
     });
   }
 

@@ -9,7 +9,7 @@ import { Opcode } from '../../src/fuse/abi.js';
 import { dispatch, replyChannel, type Handlers, type Outcome } from '../../src/fuse/dispatch.js';
 import type { Header, HandledOpcode, Req } from '../../src/fuse/protocol.js';
 import type { EntryReply, FuseAttr } from '../../src/fuse/replies.js';
-import { Errno, FsError } from '../../src/sys/errno.js';
+import { Errno, ErrnoAnswer, FsError } from '../../src/sys/errno.js';
 import { createLogger, type Logger, type LogLevel } from '../../src/sys/log.js';
 
 let nextUnique = 1000n;
@@ -113,6 +113,19 @@ test('a thrown FsError becomes its errno, with no log line', async (t) => {
   };
   failed(t, await dispatch(handlers, lookupReq(), signal(), log), Errno.ENOENT);
   failed(t, await dispatch(handlers, unlinkReq(), signal(), log), Errno.EISDIR);
+  t.deepEqual(lines, []);
+});
+
+test('an ErrnoAnswer returned (not thrown), at once or through a promise, becomes its errno, with no log line', async (t) => {
+  const { log, lines } = captureLog();
+  const handlers: Handlers = {
+    [Opcode.LOOKUP]: () => new ErrnoAnswer(Errno.ENOENT),
+    [Opcode.UNLINK]: async () => new ErrnoAnswer(Errno.EBUSY),
+  };
+  const now = dispatch(handlers, lookupReq(), signal(), log);
+  t.false(now instanceof Promise, 'answered without a promise');
+  failed(t, await now, Errno.ENOENT);
+  failed(t, await dispatch(handlers, unlinkReq(), signal(), log), Errno.EBUSY);
   t.deepEqual(lines, []);
 });
 

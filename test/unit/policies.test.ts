@@ -100,6 +100,18 @@ async function pick(p: Policy | string, category: Category, cands: readonly Cand
 async function fails(t: ExecutionContext, p: Policy | string, category: Category, cands: readonly Candidate[], code: Reason, o: RunOpts = {}): Promise<void> {
   const e = await t.throwsAsync(pick(p, category, cands, o), { instanceOf: PolicyError });
   t.is(e?.code, code, `${typeof p === 'string' ? p : p.name} ${category}`);
+  // trySelect returns the same refusal instead of throwing it (not with the
+  // caller's probe, whose counters the caller checks afterwards).
+  if (o.probe) return;
+  const policy = typeof p === 'string' ? getPolicy(p) : p;
+  const tried = await policy.trySelect({
+    category,
+    path: Buffer.from(o.path ?? 'd'),
+    candidates: cands,
+    probe: new StubProbe({ d: cands.map((c) => c.index) }),
+    random: o.random ?? fixed(0),
+  });
+  t.is(tried, code, `${policy.name} ${category}: trySelect`);
 }
 
 const ALL_CATEGORIES: readonly Category[] = ['create', 'action', 'search'];
