@@ -534,8 +534,9 @@ Drop every name, attribute and page the kernel cached for this mount,
 after the branches were changed behind its back.
 .TP
 .B SIGUSR2
-Log the number of nodes and handles, resident memory, and the request count
-and mean service time of each FUSE opcode.
+Log the number of nodes and handles, resident memory, the request count
+and mean service time of each FUSE opcode, and how many READs and WRITEs
+the addon answered without JS (files open without passthrough).
 .SH EXIT STATUS
 0 when the mount was live (in the background: once it is) or ended by a
 clean unmount;
