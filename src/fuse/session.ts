@@ -149,7 +149,6 @@ export class Session {
   }
 
   private serve(buf: Buffer): Promise<void> | void {
-    native.dirCacheClear();
     let h: ReturnType<typeof decodeHeader>;
     try {
       h = decodeHeader(buf);
@@ -297,12 +296,7 @@ export class Session {
   /** Writes one reply. A vanished request (ENOENT: interrupted) is not an error. */
   reply(unique: bigint, errno: number, body: Buffer | undefined): void {
     if (this.ended) return;
-    const header = Buffer.allocUnsafe(abi.OutHeader.size);
-    const len = abi.OutHeader.size + (errno === 0 && body ? body.length : 0);
-    header.writeUInt32LE(len, 0);
-    header.writeInt32LE(-errno, 4);
-    header.writeBigUInt64LE(unique, 8);
-    const r = native.writev(this.fd, errno === 0 && body && body.length ? [header, body] : [header]);
+    const r = native.reply(this.fd, unique, errno, body);
     if (r < 0 && -r !== Errno.ENOENT && -r !== Errno.ENODEV) this.log.error(`reply to ${unique} failed: ${errnoName(-r)}`);
   }
 

@@ -1004,6 +1004,44 @@ static napi_value js_writev(napi_env env, napi_callback_info info) {
   return make_num(env, r < 0 ? -errno : (double)r);
 }
 
+// reply(fd, unique, errno, body?) → bytes written or -errno: one reply to
+// /dev/fuse, its out_header built here (no JS buffer or array per reply).
+static napi_value js_reply(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "braidfs native: reply(fd, unique, errno, body?)");
+    return NULL;
+  }
+  int32_t fd, err;
+  uint64_t unique;
+  bool lossless;
+  if (get_i32(env, argv[0], &fd) != 0 || get_i32(env, argv[2], &err) != 0) return NULL;
+  if (napi_get_value_bigint_uint64(env, argv[1], &unique, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "braidfs native: reply wants a bigint unique");
+    return NULL;
+  }
+  char header[16];
+  struct iovec iov[2] = { { header, sizeof header }, { NULL, 0 } };
+  int n = 1;
+  if (err == 0 && argc > 3) {
+    napi_valuetype t;
+    napi_typeof(env, argv[3], &t);
+    if (t != napi_undefined && t != napi_null) {
+      if (get_buffer(env, argv[3], &iov[1].iov_base, &iov[1].iov_len) != 0) return NULL;
+      if (iov[1].iov_len) n = 2;
+    }
+  }
+  uint32_t len = (uint32_t)(sizeof header + (n == 2 ? iov[1].iov_len : 0));
+  int32_t e = -err;
+  memcpy(header, &len, 4);
+  memcpy(header + 4, &e, 4);
+  memcpy(header + 8, &unique, 8);
+  ssize_t r;
+  do { r = writev(fd, iov, n); } while (r < 0 && errno == EINTR);
+  return make_num(env, r < 0 ? -errno : (double)r);
+}
+
 // ---------------------------------------------------------------------------
 // reader thread: blocks on read(/dev/fuse) and hands each request to JS.
 // The request is copied once, from the thread's buffer into an exact-size
@@ -1079,6 +1117,7 @@ static void reader_call_js(napi_env env, napi_value cb, void *context, void *dat
   }
   argv[1] = make_num(env, m->err);
   free(m);
+  dircache_clear(); // a new request: directory fds cached for the last one may name something else now
   napi_call_function(env, undef, cb, 2, argv, NULL);
 }
 
@@ -1435,6 +1474,7 @@ static void poller_deliver(struct poller *p, const char *data, size_t len, int s
   argv[1] = make_num(env, err);
   argv[2] = make_num(env, (int64_t)len);
   argv[3] = make_num(env, given);
+  dircache_clear(); // a new request: directory fds cached for the last one may name something else now
   napi_value result;
   napi_make_callback(env, p->actx, recv, cb, 4, argv, &result);
   napi_close_handle_scope(env, scope);
@@ -1548,6 +1588,7 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("backingOpen", js_backing_open),
     EXPORT("backingClose", js_backing_close),
     EXPORT("writev", js_writev),
+    EXPORT("reply", js_reply),
     EXPORT("startReader", js_start_reader),
     EXPORT("startPollReader", js_start_poll_reader),
     EXPORT("releaseReadSlot", js_release_read_slot),

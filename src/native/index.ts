@@ -18,11 +18,13 @@ export interface NativeAddon {
   backingOpen(devFd: number, fd: number): number;
   backingClose(devFd: number, backingId: number): number;
   writev(fd: number, buffers: readonly Uint8Array[]): number;
+  /** One reply to /dev/fuse (out_header built in C; the body only with errno 0): bytes written or -errno. */
+  reply(fd: number, unique: bigint, errno: number, body?: Uint8Array): number;
   startReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number) => void): number;
   /**
    * Forgets the parent-directory fds that JS-thread calls kept (see
-   * addon.c): called as each FUSE request arrives, so no cached directory
-   * outlives the request that opened it.
+   * addon.c). Both readers do it as they hand each FUSE request to JS, so no
+   * cached directory outlives the request that opened it.
    */
   dirCacheClear(): void;
   /**
