@@ -115,3 +115,44 @@ test('passthrough on: the addon answers no READ or WRITE (the kernel does the I/
   t.regex(m.log(), /passthrough=on/, 'passthrough works on this kernel as root');
   t.false(counts.has('READ') || counts.has('WRITE'));
 });
+
+// The addon's table of served files grows as files are opened and shrinks as
+// they are released, in any order. Hundreds of files open at once, half of
+// them closed in a scattered order, must each keep reading and writing their
+// own data through their own descriptor.
+const manyFiles = String.raw`
+import os, random, sys
+d = sys.argv[1]
+rng = random.Random(3)
+fds = {}
+for i in range(400):
+    fds[i] = os.open(os.path.join(d, f'm{i}'), os.O_RDWR | os.O_CREAT, 0o644)
+    os.pwrite(fds[i], f'file {i} '.encode() * 50, 0)
+order = list(fds)
+rng.shuffle(order)
+for i in order[:200]:
+    os.close(fds.pop(i))
+bad = []
+for round in range(3):
+    for i in rng.sample(sorted(fds), len(fds)):
+        want = f'file {i} round {round} '.encode() * 20
+        os.pwrite(fds[i], want, 4096)
+        if os.pread(fds[i], len(want), 4096) != want or os.pread(fds[i], 8, 0) != (f'file {i} ' * 50).encode()[:8]:
+            bad.append(i)
+    # reopen a few closed ones: new handles take freed places
+    for i in order[:20]:
+        fds[i] = os.open(os.path.join(d, f'm{i}'), os.O_RDWR)
+    order = order[20:]
+for fd in fds.values():
+    os.close(fd)
+print('bad', sorted(set(bad)))
+`;
+
+test('no passthrough: 400 files open at once, half closed in scattered order, each keeps its own data', async (t) => {
+  const m = await withMount(t, { options: ['passthrough.io=off', 'cache.files=off'] });
+  const r = await run('python3', ['-c', manyFiles, m.mountpoint], { timeoutMs: 120_000 });
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim(), 'bad []');
+  const counts = await answeredInAddon(m);
+  t.true((counts.get('READ') ?? 0) >= 400 * 3, 'the READs were answered in the addon');
+});
