@@ -1004,6 +1004,15 @@ static napi_value js_writev(napi_env env, napi_callback_info info) {
   return make_num(env, r < 0 ? -errno : (double)r);
 }
 
+// Fills a fuse_out_header: total length, -errno, the request's unique.
+static void put_out_header(char *h, size_t len, int err, uint64_t unique) {
+  uint32_t l = (uint32_t)len;
+  int32_t e = -err;
+  memcpy(h, &l, 4);
+  memcpy(h + 4, &e, 4);
+  memcpy(h + 8, &unique, 8);
+}
+
 // reply(fd, unique, errno, body?) → bytes written or -errno: one reply to
 // /dev/fuse, its out_header built here (no JS buffer or array per reply).
 static napi_value js_reply(napi_env env, napi_callback_info info) {
@@ -1032,11 +1041,7 @@ static napi_value js_reply(napi_env env, napi_callback_info info) {
       if (iov[1].iov_len) n = 2;
     }
   }
-  uint32_t len = (uint32_t)(sizeof header + (n == 2 ? iov[1].iov_len : 0));
-  int32_t e = -err;
-  memcpy(header, &len, 4);
-  memcpy(header + 4, &e, 4);
-  memcpy(header + 8, &unique, 8);
+  put_out_header(header, sizeof header + (n == 2 ? iov[1].iov_len : 0), err, unique);
   ssize_t r;
   do { r = writev(fd, iov, n); } while (r < 0 && errno == EINTR);
   return make_num(env, r < 0 ? -errno : (double)r);
@@ -1281,11 +1286,7 @@ static size_t reply_cap;
 // One reply per write(2); a vanished request (ENOENT: interrupted) or an
 // unmounted connection is nothing to report, as in Session.reply.
 static void send_reply(int devfd, char *msg, size_t len, uint64_t unique, int err) {
-  uint32_t l = (uint32_t)len;
-  int32_t e = -err;
-  memcpy(msg, &l, 4);
-  memcpy(msg + 4, &e, 4);
-  memcpy(msg + 8, &unique, 8);
+  put_out_header(msg, len, err, unique);
   ssize_t r;
   do { r = write(devfd, msg, len); } while (r < 0 && errno == EINTR);
 }
