@@ -7,12 +7,13 @@ import { Session } from '../fuse/session.js';
 import { Opcode } from '../fuse/abi.js';
 import { enableTrace } from '../fuse/trace.js';
 import { AddonServedIo, NOT_SERVED, addonServedStats } from '../fuse/served-io.js';
+import { AddonLookups, NOT_SERVED_NAMES } from '../fuse/served-lookups.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
 import { MemoryReturner } from '../sys/heap.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
-import { markSlow, setSyscallMode } from '../sys/fs.js';
+import { isSlow, markSlow, setSyscallMode } from '../sys/fs.js';
 import { slowReason } from '../union/branch-speed.js';
 import { BranchSet } from '../union/branches.js';
 import { ConfigStore } from '../config/store.js';
@@ -198,6 +199,14 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   const refusal = config.passthroughIo !== 'off' ? passthroughRefusal() : undefined;
   if (refusal) passthrough.disable(refusal);
   const layered = config.overlay || config.cow ? buildLayered(config, () => branches, scratch, () => ctx) : undefined;
+  // The addon answers LOOKUPs of known names when the answer is a plain
+  // search: a pool (no layers), the ff getattr policy (the first branch that
+  // has the path, which the addon repeats), every branch served inline, and
+  // nothing that must see each request (-d) or a reader thread.
+  const lookups =
+    !layered && config.reader !== 'thread' && !config.debug && config.syscalls !== 'pool' && ['ff', 'epff'].includes(pool.policy('getattr').name) && branches.branches.every((b) => !isSlow(b.rootFd))
+      ? new AddonLookups()
+      : undefined;
   const ctx: OpContext = {
     pool,
     control: store,
@@ -217,7 +226,12 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     // The poll reader answers READ/WRITE of qualifying files itself; a debug
     // trace must see every request, and the reader thread never looks.
     servedIo: config.reader !== 'thread' && !config.debug ? new AddonServedIo(layered?.override !== undefined) : NOT_SERVED,
+    servedNames: lookups ?? NOT_SERVED_NAMES,
   };
+  if (lookups) {
+    ctx.inodes.mirror = lookups;
+    lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr);
+  }
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close
   // once requests in flight are surely done with them).
@@ -230,6 +244,8 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       if (next.syscalls === 'auto') markSlowBranches(branches, log);
       setTimeout(() => old.close(), 30_000).unref();
     }
+    // What the addon's lookups rely on (branches, policies, timeouts) may have changed.
+    lookups?.stop();
     ctx.pool = buildPool(next, branches);
     ctx.timeouts = { entry: next.cacheEntry, attr: next.cacheAttr, negative: next.cacheNegativeEntry };
     if (!next.debug) log.setLevel(next.logLevel);

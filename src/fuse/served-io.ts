@@ -47,10 +47,11 @@ export class AddonServedIo implements ServedIo {
   }
 }
 
-/** READ and WRITE counts and milliseconds answered in the addon, for the stats line. */
+/** READ, WRITE and LOOKUP counts and milliseconds answered in the addon, for the stats line. */
 export function addonServedStats(): Array<[string, { count: number; totalMs: number }]> {
-  const [reads, readMs, writes, writeMs] = native.servedStats();
+  const [reads, readMs, writes, writeMs, lookups, lookupMs] = native.servedStats();
   const out: Array<[string, { count: number; totalMs: number }]> = [];
+  if (lookups) out.push(['LOOKUP', { count: lookups, totalMs: lookupMs }]);
   if (reads) out.push(['READ', { count: reads, totalMs: readMs }]);
   if (writes) out.push(['WRITE', { count: writes, totalMs: writeMs }]);
   return out;

@@ -35,6 +35,7 @@
 #include <sys/xattr.h>
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -1268,17 +1269,7 @@ static napi_value js_unserve_file(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// servedStats() → [reads, read ms, writes, write ms] answered here (for SIGUSR2 stats).
-static napi_value js_served_stats(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value arr;
-  NAPI_CALL(env, napi_create_array_with_length(env, 4, &arr));
-  for (int i = 0; i < 2; i++) {
-    napi_set_element(env, arr, (uint32_t)(2 * i), make_num(env, served_stats.count[i]));
-    napi_set_element(env, arr, (uint32_t)(2 * i + 1), make_num(env, served_stats.ns[i] / 1e6));
-  }
-  return arr;
-}
+
 
 static char *reply_buf;
 static size_t reply_cap;
@@ -1371,6 +1362,268 @@ static int serve_io(int devfd, const char *req, size_t n) {
     served_stats.ns[k] += now_ns() - t0;
   }
   return done;
+}
+
+// ---------------------------------------------------------------------------
+// Names served here: LOOKUP of a name JS has looked up before, without JS.
+//
+// A stat of a path whose dentry expired (cache.entry) is a LOOKUP that finds
+// the same file again; most LOOKUPs are that. JS registers each name it hands
+// to the kernel (parent nodeid, name → nodeid, the branch-relative path, the
+// branch it was found on, its st_dev/st_ino/type and the st_ino shown), and
+// the poll reader answers a LOOKUP of a registered name itself when the
+// getattr policy's search (ff: the first branch, in order, that has the
+// path) finds exactly that file again. Anything else (a different file or
+// branch, no file, an error) goes to JS unanswered, so a stale entry (a
+// renamed parent, a file replaced behind the mount's back) can only cost a
+// trip to JS, never a wrong answer. The kernel's lookup count of each name
+// answered here is kept with the name (`pending`) and handed to JS whenever
+// JS asks (before a FORGET is applied) or drops the name, so JS's node table
+// stays the one owner of lookup counts. JS thread only.
+
+#define FUSE_OP_LOOKUP 1
+#define ENTRY_OUT 128
+#define MAX_BRANCHES 64
+
+struct served_name {
+  uint64_t parent, node; // node 0: free slot
+  char *name;            // the name, then NUL, then the path, then NUL
+  size_t namelen;
+  uint64_t dev, ino, shown_ino;
+  uint32_t type;
+  int branch;
+  double pending;        // LOOKUPs answered here that JS has not counted yet
+};
+
+static struct {
+  struct served_name *slot;
+  size_t cap, count;
+  int branch_fd[MAX_BRANCHES];
+  int nbranches;
+  int enabled;
+  uint64_t entry_sec, attr_sec;
+  uint32_t entry_nsec, attr_nsec;
+} names;
+static double names_answered, names_ns;
+
+static uint64_t name_key_hash(uint64_t parent, const char *name, size_t len) {
+  uint64_t h = 1469598103934665603ull ^ (parent * 0x9E3779B97F4A7C15ull);
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+  return h;
+}
+
+static struct served_name *name_find(uint64_t parent, const char *name, size_t len) {
+  if (!names.count) return NULL;
+  size_t mask = names.cap - 1;
+  for (size_t i = name_key_hash(parent, name, len) & mask;; i = (i + 1) & mask) {
+    struct served_name *e = &names.slot[i];
+    if (!e->node) return NULL;
+    if (e->parent == parent && e->namelen == len && memcmp(e->name, name, len) == 0) return e;
+  }
+}
+
+// Rehashes into `cap` slots (a power of two, more than twice the count).
+static int names_resize(size_t cap) {
+  struct served_name *s = calloc(cap, sizeof *s);
+  if (!s) return -ENOMEM;
+  for (size_t i = 0; i < names.cap; i++) {
+    struct served_name *e = &names.slot[i];
+    if (!e->node) continue;
+    size_t j = name_key_hash(e->parent, e->name, e->namelen) & (cap - 1);
+    while (s[j].node) j = (j + 1) & (cap - 1);
+    s[j] = *e;
+  }
+  free(names.slot);
+  names.slot = s;
+  names.cap = cap;
+  return 0;
+}
+
+// Removes the entry, with backward shift; returns its pending count.
+static double name_remove(struct served_name *e) {
+  double pending = e->pending;
+  size_t mask = names.cap - 1, i = (size_t)(e - names.slot);
+  free(e->name);
+  for (size_t j = (i + 1) & mask; names.slot[j].node; j = (j + 1) & mask) {
+    struct served_name *f = &names.slot[j];
+    size_t home = name_key_hash(f->parent, f->name, f->namelen) & mask;
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      names.slot[i] = *f;
+      i = j;
+    }
+  }
+  memset(&names.slot[i], 0, sizeof names.slot[i]);
+  names.count--;
+  // Give the memory back once the kernel has forgotten most names (a find
+  // over a big tree registers every entry it lists).
+  if (names.cap > 1024 && names.count * 8 < names.cap) names_resize(names.cap / 2);
+  return pending;
+}
+
+// serveName(parent, name, node, path, branch, dev, ino, type, shownIno) → pending count of
+// the entry it replaces (0 if none), or -errno. bigints: parent, node, dev, ino, shownIno.
+static napi_value js_serve_name(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (get_args(env, info, 9, argv) != 0) return NULL;
+  uint64_t parent, node, dev, ino, shown;
+  bool lossless;
+  int32_t branch, type;
+  void *name, *path;
+  size_t namelen, pathlen;
+  if (napi_get_value_bigint_uint64(env, argv[0], &parent, &lossless) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[2], &node, &lossless) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[5], &dev, &lossless) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[6], &ino, &lossless) != napi_ok ||
+      napi_get_value_bigint_uint64(env, argv[8], &shown, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "braidfs native: serveName wants bigints");
+    return NULL;
+  }
+  if (get_buffer(env, argv[1], &name, &namelen) != 0 || get_buffer(env, argv[3], &path, &pathlen) != 0) return NULL;
+  if (get_i32(env, argv[4], &branch) != 0 || get_i32(env, argv[7], &type) != 0) return NULL;
+  if (node == 0 || pathlen == 0 || namelen == 0 || branch < 0 || branch >= MAX_BRANCHES) return make_num(env, -EINVAL);
+  if (memchr(path, 0, pathlen) || memchr(name, 0, namelen)) return make_num(env, -EINVAL);
+  double replaced = 0;
+  struct served_name *old = name_find(parent, name, namelen);
+  if (old) replaced = name_remove(old);
+  if ((names.count + 1) * 2 > names.cap && names_resize(names.cap ? names.cap * 2 : 1024) != 0) return make_num(env, replaced);
+  char *bytes = malloc(namelen + pathlen + 2);
+  if (!bytes) return make_num(env, replaced);
+  memcpy(bytes, name, namelen);
+  bytes[namelen] = 0;
+  memcpy(bytes + namelen + 1, path, pathlen);
+  bytes[namelen + 1 + pathlen] = 0;
+  size_t mask = names.cap - 1, i = name_key_hash(parent, name, namelen) & mask;
+  while (names.slot[i].node) i = (i + 1) & mask;
+  names.slot[i] = (struct served_name){ parent, node, bytes, namelen, dev, ino, shown, (uint32_t)type, branch, 0 };
+  names.count++;
+  return make_num(env, replaced);
+}
+
+// takeLookups(parent, name, drop) → LOOKUPs of parent/name answered here since
+// the last call (JS adds them to the node's count); drop: forget the name too.
+static napi_value js_take_lookups(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (get_args(env, info, 3, argv) != 0) return NULL;
+  uint64_t parent;
+  bool lossless, drop;
+  void *name;
+  size_t namelen;
+  if (napi_get_value_bigint_uint64(env, argv[0], &parent, &lossless) != napi_ok || get_buffer(env, argv[1], &name, &namelen) != 0 ||
+      napi_get_value_bool(env, argv[2], &drop) != napi_ok) {
+    napi_throw_type_error(env, NULL, "braidfs native: takeLookups(parent, name, drop)");
+    return NULL;
+  }
+  struct served_name *e = name_find(parent, name, namelen);
+  if (!e) return make_num(env, 0);
+  if (drop) return make_num(env, name_remove(e));
+  double n = e->pending;
+  e->pending = 0;
+  return make_num(env, n);
+}
+
+// Seconds as whole seconds and nanoseconds, rounded as replies.ts secs() does.
+static void split_secs(double v, uint64_t *sec, uint32_t *nsec) {
+  double s = floor(v);
+  double ns = round((v - s) * 1e9);
+  if (ns >= 1e9) { s += 1; ns = 0; }
+  *sec = (uint64_t)s;
+  *nsec = (uint32_t)ns;
+}
+
+// serveLookups(branchFds, entrySec, attrSec) starts answering (branch fds in
+// list order: the ff search order); serveLookups(null) stops for good (the
+// branches or the timeouts changed). Entries stay, so their counts are still
+// handed over.
+static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[0], &t);
+  if (t == napi_null || t == napi_undefined || argc < 3) { names.enabled = 0; return make_num(env, 0); }
+  uint32_t n;
+  if (napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0 || n > MAX_BRANCHES) return make_num(env, -EINVAL);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value el;
+    int32_t fd;
+    napi_get_element(env, argv[0], i, &el);
+    if (get_i32(env, el, &fd) != 0) return NULL;
+    names.branch_fd[i] = fd;
+  }
+  double e, a;
+  if (napi_get_value_double(env, argv[1], &e) != napi_ok || napi_get_value_double(env, argv[2], &a) != napi_ok || e < 0 || a < 0) return make_num(env, -EINVAL);
+  names.nbranches = (int)n;
+  split_secs(e, &names.entry_sec, &names.entry_nsec);
+  split_secs(a, &names.attr_sec, &names.attr_nsec);
+  names.enabled = 1;
+  return make_num(env, 0);
+}
+
+static void put_u64(char *p, uint64_t v) { memcpy(p, &v, 8); }
+static void put_u32(char *p, uint32_t v) { memcpy(p, &v, 4); }
+
+// 1 when answered here, 0 when JS should have it.
+static int serve_lookup(int devfd, const char *req, size_t n) {
+  uint32_t len;
+  uint16_t extlen;
+  uint64_t unique, parent;
+  memcpy(&len, req, 4);
+  memcpy(&unique, req + 8, 8);
+  memcpy(&parent, req + 16, 8);
+  memcpy(&extlen, req + 36, 2);
+  if (len > n || (size_t)extlen * 8 + IN_HEADER >= len) return 0;
+  size_t room = len - IN_HEADER - (size_t)extlen * 8;
+  const char *name = req + IN_HEADER;
+  const char *nul = memchr(name, 0, room);
+  if (!nul || nul == name) return 0;
+  struct served_name *e = name_find(parent, name, (size_t)(nul - name));
+  if (!e) return 0;
+  double t0 = now_ns();
+  const char *path = e->name + e->namelen + 1;
+  struct stat st;
+  int b;
+  for (b = 0; b < names.nbranches; b++) {
+    if (fstatat(names.branch_fd[b], path, &st, AT_SYMLINK_NOFOLLOW) == 0) break;
+    if (errno != ENOENT && errno != ENOTDIR) return 0;
+  }
+  if (b != e->branch || (uint64_t)st.st_dev != e->dev || (uint64_t)st.st_ino != e->ino || (st.st_mode & S_IFMT) != e->type) return 0;
+  char msg[OUT_HEADER + ENTRY_OUT] = {0};
+  char *o = msg + OUT_HEADER, *a = o + 40;
+  put_u64(o, e->node);
+  put_u64(o + 16, names.entry_sec);
+  put_u64(o + 24, names.attr_sec);
+  put_u32(o + 32, names.entry_nsec);
+  put_u32(o + 36, names.attr_nsec);
+  put_u64(a, e->shown_ino);
+  put_u64(a + 8, (uint64_t)st.st_size);
+  put_u64(a + 16, (uint64_t)st.st_blocks);
+  put_u64(a + 24, (uint64_t)st.st_atim.tv_sec);
+  put_u64(a + 32, (uint64_t)st.st_mtim.tv_sec);
+  put_u64(a + 40, (uint64_t)st.st_ctim.tv_sec);
+  put_u32(a + 48, (uint32_t)st.st_atim.tv_nsec);
+  put_u32(a + 52, (uint32_t)st.st_mtim.tv_nsec);
+  put_u32(a + 56, (uint32_t)st.st_ctim.tv_nsec);
+  put_u32(a + 60, (uint32_t)st.st_mode);
+  put_u32(a + 64, (uint32_t)st.st_nlink);
+  put_u32(a + 68, (uint32_t)st.st_uid);
+  put_u32(a + 72, (uint32_t)st.st_gid);
+  put_u32(a + 76, (uint32_t)st.st_rdev);
+  put_u32(a + 80, (uint32_t)st.st_blksize);
+  e->pending++;
+  send_reply(devfd, msg, sizeof msg, unique, 0);
+  names_answered++;
+  names_ns += now_ns() - t0;
+  return 1;
+}
+
+// servedStats() → [reads, read ms, writes, write ms, lookups, lookup ms] answered here (for SIGUSR2 stats).
+static napi_value js_served_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arr;
+  double v[6] = { served_stats.count[0], served_stats.ns[0] / 1e6, served_stats.count[1], served_stats.ns[1] / 1e6, names_answered, names_ns / 1e6 };
+  NAPI_CALL(env, napi_create_array_with_length(env, 6, &arr));
+  for (uint32_t i = 0; i < 6; i++) napi_set_element(env, arr, i, make_num(env, v[i]));
+  return arr;
 }
 
 // ---------------------------------------------------------------------------
@@ -1518,7 +1771,7 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
       return;
     }
     if (n == 0) { poller_stop(p, ENODEV); return; }
-    if (serve_io(p->fd, dst, (size_t)n)) continue;
+    if (serve_io(p->fd, dst, (size_t)n) || (names.enabled && n >= IN_HEADER && ((uint32_t *)(void *)dst)[1] == FUSE_OP_LOOKUP && serve_lookup(p->fd, dst, (size_t)n))) continue;
     poller_deliver(p, dst, (size_t)n, slot, 0);
   }
 }
@@ -1596,6 +1849,9 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("serveFile", js_serve_file),
     EXPORT("unserveFile", js_unserve_file),
     EXPORT("servedStats", js_served_stats),
+    EXPORT("serveName", js_serve_name),
+    EXPORT("takeLookups", js_take_lookups),
+    EXPORT("serveLookups", js_serve_lookups),
     EXPORT("dirCacheClear", js_dircache_clear),
     EXPORT("readdirMergedSync", js_readdir_merged_sync),
     EXPORT("openPath", js_open_path),

@@ -44,8 +44,18 @@ export interface NativeAddon {
    */
   serveFile(fh: number, fd: number, flags: number): number;
   unserveFile(fh: number): void;
-  /** What serveFile's files cost: [READs answered, their ms, WRITEs answered, their ms]. */
-  servedStats(): [number, number, number, number];
+  /** What the addon answered: [READs, their ms, WRITEs, their ms, LOOKUPs, their ms]. */
+  servedStats(): [number, number, number, number, number, number];
+  /**
+   * The poll reader answers LOOKUP(parent, name) itself while the getattr
+   * search finds this same file again (addon.c "Names served here").
+   * Returns the LOOKUPs answered for an entry it replaces, or -errno.
+   */
+  serveName(parent: bigint, name: Uint8Array, node: bigint, path: Uint8Array, branch: number, dev: bigint, ino: bigint, type: number, shownIno: bigint): number;
+  /** LOOKUPs of parent/name answered by the addon since last asked; `drop` forgets the name too. */
+  takeLookups(parent: bigint, name: Uint8Array, drop: boolean): number;
+  /** Start answering LOOKUPs (branch root fds in list order, the entry and attr timeouts), or stop for good (null). */
+  serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number): number;
   /**
    * The union of open directories (fd < 0: none on that branch), first fd
    * wins a name: records [ino u64][type u8][fd index u8][name length u16][name],

@@ -11,6 +11,7 @@ import type { Stat } from '../sys/fs.js';
 import type { Logger } from '../sys/log.js';
 import type { HandleTable } from '../union/handles.js';
 import type { ServedIo } from '../fuse/served-io.js';
+import type { ServedNames } from '../fuse/served-lookups.js';
 import type { InodeTable, Node } from '../union/inodes.js';
 import type { LockTable } from '../union/locks.js';
 import type { PassthroughTable } from '../union/passthrough.js';
@@ -78,6 +79,8 @@ export interface OpContext {
   kernel: KernelNotices;
   /** The transport's own READ/WRITE path for open files without passthrough (fuse/served-io.ts). */
   readonly servedIo: ServedIo;
+  /** The transport's own LOOKUP path for names handed out before (fuse/served-lookups.ts). */
+  readonly servedNames: ServedNames;
 }
 
 /**
@@ -269,7 +272,9 @@ export function entryFor(ctx: OpContext, node: Node, attr: FuseAttr): EntryReply
 /** Counts a kernel reference to parent/name, found on branch `b` with stat `st`, and builds its entry. */
 export function remember(ctx: OpContext, parent: Node, name: Buffer, b: Branch, rel: Buffer, st: Stat): EntryReply {
   const node = ctx.inodes.remember(parent, name, layeredIdentity(ctx, b, rel, st), fileType(st.mode));
-  return entryFor(ctx, node, toAttr(ctx, b, rel, st));
+  const attr = toAttr(ctx, b, rel, st);
+  ctx.servedNames.add(parent, name, node, b, rel, st, attr.ino);
+  return entryFor(ctx, node, attr);
 }
 
 /**

@@ -30,6 +30,21 @@ export interface Node {
   names: NodeName[];
 }
 
+/**
+ * Someone else that answers LOOKUPs of names this table knows (the FUSE
+ * transport's native fast path). The table stays the one owner of lookup
+ * counts: it collects what the mirror answered before applying a FORGET,
+ * and whenever a name leaves a node.
+ */
+export interface NameMirror {
+  /** Lookups of parent/name answered elsewhere since last asked. */
+  lookupsSince(parent: bigint, name: Buffer): number;
+  /** parent/name no longer belongs to its node: forget it; returns its uncounted lookups. */
+  gone(parent: bigint, name: Buffer): number;
+}
+
+const NO_MIRROR: NameMirror = { lookupsSince: () => 0, gone: () => 0 };
+
 const nameKey = (parent: bigint, name: Buffer): string => `${Number(parent)}/${name.toString('latin1')}`;
 
 // Node ids are handed out from 2 upwards, far below 2^53: maps key them as
@@ -42,6 +57,8 @@ export class InodeTable {
   private readonly byName = new Map<string, Node>();
   private readonly byKey = new Map<string, Node>();
   readonly root: Node;
+  /** Set once by the transport; until then no one else answers lookups. */
+  mirror: NameMirror = NO_MIRROR;
 
   constructor() {
     this.root = { id: 1n, key: undefined, type: 0o040000, nlookup: 1, names: [] };
@@ -114,10 +131,15 @@ export class InodeTable {
   forget(id: bigint, count: number): void {
     const node = this.byId.get(k(id));
     if (!node || node === this.root) return;
+    // Lookups answered elsewhere count before the kernel forgets them.
+    for (const n of node.names) node.nlookup += this.mirror.lookupsSince(n.parent.id, n.name);
     node.nlookup -= count;
     if (node.nlookup > 0) return;
     if (node.nlookup < 0) node.nlookup = 0; // the kernel never over-forgets; tolerate it
-    for (const n of node.names) this.byName.delete(nameKey(n.parent.id, n.name));
+    for (const n of node.names) {
+      this.byName.delete(nameKey(n.parent.id, n.name));
+      this.mirror.gone(n.parent.id, n.name);
+    }
     node.names = [];
     if (node.key !== undefined && this.byKey.get(node.key) === node) this.byKey.delete(node.key);
     this.byId.delete(k(id));
@@ -132,6 +154,7 @@ export class InodeTable {
 
   private detachName(node: Node, parent: Node, name: Buffer): void {
     this.byName.delete(nameKey(parent.id, name));
+    node.nlookup += this.mirror.gone(parent.id, name);
     node.names = node.names.filter((n) => !(n.parent === parent && n.name.equals(name)));
     // A file with no known name may still be open; keep the node for the
     // kernel, but let a new file that reuses its inode number get a new one.
@@ -153,6 +176,7 @@ export class InodeTable {
     if (replaced) this.detachName(replaced, newParent, newName);
     if (!moving) return;
     this.byName.delete(nameKey(oldParent.id, oldName));
+    moving.nlookup += this.mirror.gone(oldParent.id, oldName);
     for (const n of moving.names) {
       if (n.parent === oldParent && n.name.equals(oldName)) {
         n.parent = newParent;
@@ -169,6 +193,8 @@ export class InodeTable {
     const a = this.byName.get(aKey);
     const b = this.byName.get(bKey);
     if (a === b) return; // two links of one file: nothing observable changes
+    if (a) a.nlookup += this.mirror.gone(aParent.id, aName);
+    if (b) b.nlookup += this.mirror.gone(bParent.id, bName);
     const move = (node: Node | undefined, fromParent: Node, fromName: Buffer, toParent: Node, toName: Buffer): void => {
       if (!node) return;
       for (const n of node.names) {

@@ -572,3 +572,60 @@ test('a child keeps its path when the kernel forgets the parent it was moved und
   tbl.forget(oldDst.id, oldDst.nlookup);
   bytesEqual(t, tbl.path(f), b('dst/f'));
 });
+
+// --- lookups answered elsewhere (NameMirror: the addon's LOOKUP path) ------------
+
+/** A mirror that has answered `pending` lookups per "parent/name", and records what was dropped. */
+function fakeMirror(pending: Record<string, number>): { mirror: import('../../src/union/inodes.js').NameMirror; dropped: string[] } {
+  const dropped: string[] = [];
+  const key = (p: bigint, n: Buffer): string => `${p}/${n.toString('latin1')}`;
+  return {
+    dropped,
+    mirror: {
+      lookupsSince: (p, n) => {
+        const k = key(p, n);
+        const v = pending[k] ?? 0;
+        pending[k] = 0;
+        return v;
+      },
+      gone: (p, n) => {
+        const k = key(p, n);
+        dropped.push(k);
+        const v = pending[k] ?? 0;
+        pending[k] = 0;
+        return v;
+      },
+    },
+  };
+}
+
+test('lookups answered elsewhere count before a FORGET is applied, and a dropped node forgets its names there', (t) => {
+  const tab = new InodeTable();
+  const n = tab.remember(tab.root, b('a'), 'k:a', REG); // 1 lookup here
+  const { mirror, dropped } = fakeMirror({ '1/a': 2 }); // 2 answered elsewhere
+  tab.mirror = mirror;
+  tab.forget(n.id, 2);
+  t.true(tab.has(n.id), '3 lookups in all, 2 forgotten: still held');
+  tab.forget(n.id, 1);
+  t.false(tab.has(n.id), 'all 3 forgotten');
+  t.deepEqual(dropped, ['1/a']);
+});
+
+test('a name leaving its node (unlink, rename, exchange, replaced) credits the lookups answered elsewhere to that node', (t) => {
+  const tab = new InodeTable();
+  const a = tab.remember(tab.root, b('a'), 'k:a', REG);
+  const c = tab.remember(tab.root, b('c'), 'k:c', REG);
+  const x = tab.remember(tab.root, b('x'), 'k:x', REG);
+  const y = tab.remember(tab.root, b('y'), 'k:y', REG);
+  tab.mirror = fakeMirror({ '1/a': 4, '1/c': 5, '1/x': 6, '1/y': 7 }).mirror;
+  tab.removeName(tab.root, b('a'));
+  t.is(a.nlookup, 5, 'unlink');
+  tab.rename(tab.root, b('c'), tab.root, b('d'));
+  t.is(c.nlookup, 6, 'rename: the moving name');
+  tab.exchange(tab.root, b('x'), tab.root, b('y'));
+  t.is(x.nlookup, 7, 'exchange');
+  t.is(y.nlookup, 8, 'exchange');
+  const z = tab.remember(tab.root, b('d'), 'k:other', REG); // a new file under c's new name
+  t.not(z, c);
+  t.is(c.nlookup, 6, 'nothing more was pending for d');
+});

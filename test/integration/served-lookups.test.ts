@@ -1,0 +1,110 @@
+// LOOKUPs of names the kernel has seen before are answered by the addon
+// (fuse/served-lookups.ts, addon.c "Names served here") while the getattr
+// search finds the same file again. These tests check that such answers are
+// really given, that the node table still counts them (the kernel's FORGET
+// lets every node go, and nothing goes early), and that a name that changed
+// in any way (renamed, replaced behind the mount's back, shadowed by a file
+// on an earlier branch, turned into a directory) is answered by JS, as a
+// plain search would answer it. Every stat revalidates its name
+// (cache.entry=0) and then shows the attributes the LOOKUP reply carried
+// (cache.attr=60: no GETATTR after it).
+import test from 'ava';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, withMount, type Mounted } from '../helpers/mount.js';
+import { waitFor } from './util.js';
+
+const fresh = ['cache.entry=0', 'cache.attr=60', 'passthrough.io=off'];
+
+/** The SIGUSR2 stats: node count and what the addon answered. */
+async function stats(m: Mounted): Promise<{ nodes: number; addon: Map<string, number> }> {
+  const before = m.log().length;
+  process.kill(m.pid, 'SIGUSR2');
+  const whole = /stats: nodes=(\d+)[\s\S]*?answered in the addon:([^\n]*)\n/;
+  if (!(await waitFor(() => whole.test(m.log().slice(before)), 20_000))) throw new Error(`no stats line; log:\n${m.log()}`);
+  const [, nodes, addon] = whole.exec(m.log().slice(before))!;
+  return { nodes: Number(nodes), addon: new Map([...addon!.matchAll(/([A-Z]+)=(\d+)/g)].map((x) => [x[1]!, Number(x[2])])) };
+}
+
+// That the kernel's FORGET still lets every node go once the addon has
+// answered lookups is checked in forget.test.ts (drop_caches is global, so
+// one test file owns it).
+test('names seen before are answered in the addon, with the attributes the file has now', async (t) => {
+  const m = await withMount(t, { options: fresh });
+  mkdirSync(m.src('d'));
+  for (let i = 0; i < 500; i++) writeFileSync(m.src('d', `f${i}`), 'x'.repeat(i));
+  for (let pass = 0; pass < 3; pass++) for (let i = 0; i < 500; i++) t.is(statSync(m.path('d', `f${i}`)).size, i);
+  // A change made behind the mount to the same file (same inode) shows at the next lookup.
+  writeFileSync(m.src('d', 'f7'), 'longer than before', { flag: 'r+' });
+  t.is(statSync(m.path('d', 'f7')).size, 18);
+  const held = await stats(m);
+  t.true((held.addon.get('LOOKUP') ?? 0) >= 900, `LOOKUPs answered in the addon: ${held.addon.get('LOOKUP')}`);
+  t.true(held.nodes >= 500);
+});
+
+test('a renamed directory: its children answer under the new name, not the old one', async (t) => {
+  const m = await withMount(t, { options: fresh });
+  mkdirSync(m.path('a'));
+  writeFileSync(m.path('a', 'f'), 'abc');
+  for (let i = 0; i < 3; i++) t.is(statSync(m.path('a', 'f')).size, 3);
+  renameSync(m.path('a'), m.path('b'));
+  t.is(statSync(m.path('b', 'f')).size, 3);
+  t.throws(() => statSync(m.path('a', 'f')), { code: 'ENOENT' });
+  // And a new directory under the old name is a different one.
+  mkdirSync(m.path('a'));
+  writeFileSync(m.path('a', 'f'), 'abcdef');
+  t.is(statSync(m.path('a', 'f')).size, 6);
+  t.is(statSync(m.path('b', 'f')).size, 3);
+  t.not(statSync(m.path('a', 'f')).ino, statSync(m.path('b', 'f')).ino);
+});
+
+test('a file replaced behind the mount, or turned into a directory, is seen as it is now', async (t) => {
+  const m = await withMount(t, { options: fresh });
+  writeFileSync(m.src('f'), 'one');
+  writeFileSync(m.src('g'), 'two');
+  for (let i = 0; i < 3; i++) {
+    t.is(statSync(m.path('f')).size, 3);
+    t.true(statSync(m.path('g')).isFile());
+  }
+  const oldIno = statSync(m.path('f')).ino;
+  // A new file (a new inode) under the same name, as an editor's save does.
+  writeFileSync(m.src('f.new'), 'replaced!');
+  renameSync(m.src('f.new'), m.src('f'));
+  t.is(statSync(m.path('f')).size, 9);
+  t.not(statSync(m.path('f')).ino, oldIno);
+  rmSync(m.src('g'));
+  mkdirSync(m.src('g'));
+  t.true(statSync(m.path('g')).isDirectory());
+  rmSync(m.src('g'), { recursive: true });
+  t.throws(() => statSync(m.path('g')), { code: 'ENOENT' });
+});
+
+test('a pool: a file that appears on an earlier branch behind the mount is the one found (ff)', async (t) => {
+  const b1 = makeTempDir('braidfs-lk-b1-');
+  const b2 = makeTempDir('braidfs-lk-b2-');
+  t.teardown(() => {
+    rmSync(b1, { recursive: true, force: true });
+    rmSync(b2, { recursive: true, force: true });
+  });
+  mkdirSync(join(b2, 'd'));
+  writeFileSync(join(b2, 'd', 'f'), 'on b2');
+  const m = await withMount(t, { options: fresh, source: `${b1}:${b2}` });
+  for (let i = 0; i < 3; i++) t.is(statSync(m.path('d', 'f')).size, 5);
+  mkdirSync(join(b1, 'd'));
+  writeFileSync(join(b1, 'd', 'f'), 'now on b1');
+  t.is(statSync(m.path('d', 'f')).size, 9, 'the first branch that has the path wins');
+  rmSync(join(b1, 'd'), { recursive: true });
+  t.is(statSync(m.path('d', 'f')).size, 5, 'and b2 again once it is gone');
+});
+
+for (const [what, options] of [
+  ['func.getattr=newest (a search the addon does not repeat)', ['func.getattr=newest']],
+  ['reader=thread', ['reader=thread']],
+] as const) {
+  test(`${what}: JS answers every LOOKUP`, async (t) => {
+    const m = await withMount(t, { options: [...fresh, ...options] });
+    writeFileSync(m.src('f'), 'abc');
+    for (let i = 0; i < 5; i++) t.is(statSync(m.path('f')).size, 3);
+    t.false((await stats(m)).addon.has('LOOKUP'));
+  });
+}
