@@ -536,7 +536,8 @@ after the branches were changed behind its back.
 .B SIGUSR2
 Log the number of nodes and handles, resident memory, the request count
 and mean service time of each FUSE opcode, and how many READs and WRITEs
-the addon answered without JS (files open without passthrough).
+the addon answered without JS (files open without passthrough), and how
+many LOOKUPs (names seen before, found again as the same file).
 .SH EXIT STATUS
 0 when the mount was live (in the background: once it is) or ended by a
 clean unmount;

@@ -1559,6 +1559,19 @@ static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
   return make_num(env, 0);
 }
 
+// lstat of a branch-relative path the way JS's statBeneath does it: the
+// directory part walked with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS),
+// so a symlink planted on a branch never leads this stat elsewhere (onto a
+// hung network mount, say). 0 or -errno.
+static int stat_beneath(int rootfd, const char *path, struct stat *st) {
+  int dirfd;
+  const char *last;
+  if (resolve_parent(rootfd, path, &dirfd, &last) != 0) return -errno;
+  int r = fstatat(dirfd, last, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+  if (dirfd != rootfd) close(dirfd);
+  return r;
+}
+
 static void put_u64(char *p, uint64_t v) { memcpy(p, &v, 8); }
 static void put_u32(char *p, uint32_t v) { memcpy(p, &v, 4); }
 
@@ -1583,8 +1596,10 @@ static int serve_lookup(int devfd, const char *req, size_t n) {
   struct stat st;
   int b;
   for (b = 0; b < names.nbranches; b++) {
-    if (fstatat(names.branch_fd[b], path, &st, AT_SYMLINK_NOFOLLOW) == 0) break;
-    if (errno != ENOENT && errno != ENOTDIR) return 0;
+    int r = stat_beneath(names.branch_fd[b], path, &st);
+    if (r == 0) break;
+    // Not there (branches.ts statBeneath's MISSING): on to the next branch.
+    if (r != -ENOENT && r != -ENOTDIR && r != -ELOOP && r != -EXDEV) return 0;
   }
   if (b != e->branch || (uint64_t)st.st_dev != e->dev || (uint64_t)st.st_ino != e->ino || (st.st_mode & S_IFMT) != e->type) return 0;
   char msg[OUT_HEADER + ENTRY_OUT] = {0};
