@@ -13,7 +13,7 @@ import { NO_NOTICES, type OpContext } from '../ops/context.js';
 import { MemoryReturner } from '../sys/heap.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
-import { isSlow, markSlow, setSyscallMode } from '../sys/fs.js';
+import { inlineSyscalls, isSlow, markSlow, setSyscallMode } from '../sys/fs.js';
 import { slowReason } from '../union/branch-speed.js';
 import { BranchSet } from '../union/branches.js';
 import { ConfigStore } from '../config/store.js';
@@ -199,12 +199,15 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   const refusal = config.passthroughIo !== 'off' ? passthroughRefusal() : undefined;
   if (refusal) passthrough.disable(refusal);
   const layered = config.overlay || config.cow ? buildLayered(config, () => branches, scratch, () => ctx) : undefined;
-  // The addon answers LOOKUPs of known names when the answer is a plain
-  // search: a pool (no layers), the ff getattr policy (the first branch that
-  // has the path, which the addon repeats), every branch served inline, and
-  // nothing that must see each request (-d) or a reader thread.
+  // The poll reader answers some requests itself (READ/WRITE of qualifying
+  // files, LOOKUPs of known names); a debug trace must see every request,
+  // and the reader thread never looks.
+  const addonServes = config.reader !== 'thread' && !config.debug;
+  // LOOKUPs only when the answer is a plain search: a pool (no layers), the
+  // ff getattr policy (the first branch that has the path, which the addon
+  // repeats), and every branch served inline.
   const lookups =
-    !layered && config.reader !== 'thread' && !config.debug && config.syscalls !== 'pool' && ['ff', 'epff'].includes(pool.policy('getattr').name) && branches.branches.every((b) => !isSlow(b.rootFd))
+    addonServes && !layered && inlineSyscalls() && ['ff', 'epff'].includes(pool.policy('getattr').name) && branches.branches.every((b) => !isSlow(b.rootFd))
       ? new AddonLookups()
       : undefined;
   const ctx: OpContext = {
@@ -223,9 +226,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     daemonGid: process.getgid?.() ?? 0,
     ...(layered ? { layered } : {}),
     kernel: NO_NOTICES,
-    // The poll reader answers READ/WRITE of qualifying files itself; a debug
-    // trace must see every request, and the reader thread never looks.
-    servedIo: config.reader !== 'thread' && !config.debug ? new AddonServedIo(layered?.override !== undefined) : NOT_SERVED,
+    servedIo: addonServes ? new AddonServedIo(layered?.override !== undefined) : NOT_SERVED,
     servedNames: lookups ?? NOT_SERVED_NAMES,
   };
   if (lookups) {

@@ -41,10 +41,6 @@ export class AddonServedIo implements ServedIo {
   withdraw(h: FileHandle): void {
     if (this.served.delete(h.fh)) native.unserveFile(Number(h.fh));
   }
-
-  get size(): number {
-    return this.served.size;
-  }
 }
 
 /** READ, WRITE and LOOKUP counts and milliseconds answered in the addon, for the stats line. */

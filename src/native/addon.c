@@ -346,8 +346,8 @@ fail: {
 // Parent-directory cache, for calls on the JS thread only. One FUSE request
 // often resolves the same parent several times on a branch (a policy probe,
 // the operation, the stat for the reply), and each resolution is an openat2
-// and a close. Entries live for one request at most: JS clears the cache
-// whenever a request arrives (dirCacheClear), and a rename or rmdir clears
+// and a close. Entries live for one request at most: the readers clear the
+// cache as they hand each request to JS, and a rename or rmdir clears
 // it at once, since either can change what a directory path names. Only
 // successful opens are kept, so a directory created meanwhile is never
 // hidden. Pool threads never touch it.
@@ -424,14 +424,6 @@ static void work_execute(napi_env env, void *data) {
   if (s1 != d1 && !c1) close(s1);
   // A rename or rmdir can change what a cached directory path names.
   if (w->on_js_thread && (w->kind == OP_RENAMEAT2 || (w->kind == OP_UNLINKAT && (w->n[0] & AT_REMOVEDIR)))) dircache_clear();
-}
-
-static napi_value js_dircache_clear(napi_env env, napi_callback_info info) {
-  (void)info;
-  dircache_clear();
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  return undef;
 }
 
 // readdirMergedSync([fd0, fd1, ...]) → Buffer | -errno
@@ -981,28 +973,6 @@ static napi_value js_backing_close(napi_env env, napi_callback_info info) {
   if (get_args(env, info, 2, argv) != 0 || get_i32(env, argv[0], &devfd) != 0 || get_i32(env, argv[1], &id) != 0) return NULL;
   uint32_t id32 = (uint32_t)id;
   return make_num(env, ioctl(devfd, BRAID_FUSE_DEV_IOC_BACKING_CLOSE, &id32) < 0 ? -errno : 0);
-}
-
-// writev(fd, [buffers]) → bytes written or -errno. Replies to /dev/fuse are
-// one message per call, so this is never a partial write.
-static napi_value js_writev(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  int32_t fd;
-  if (get_args(env, info, 2, argv) != 0 || get_i32(env, argv[0], &fd) != 0) return NULL;
-  uint32_t n;
-  if (napi_get_array_length(env, argv[1], &n) != napi_ok || n > 64) {
-    napi_throw_type_error(env, NULL, "braidfs native: writev wants an array of at most 64 buffers");
-    return NULL;
-  }
-  struct iovec iov[64];
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value el;
-    napi_get_element(env, argv[1], i, &el);
-    if (get_buffer(env, el, &iov[i].iov_base, &iov[i].iov_len) != 0) return NULL;
-  }
-  ssize_t r;
-  do { r = writev(fd, iov, (int)n); } while (r < 0 && errno == EINTR);
-  return make_num(env, r < 0 ? -errno : (double)r);
 }
 
 // Fills a fuse_out_header: total length, -errno, the request's unique.
@@ -1856,7 +1826,6 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("ioctlClone", js_ioctl_clone),
     EXPORT("backingOpen", js_backing_open),
     EXPORT("backingClose", js_backing_close),
-    EXPORT("writev", js_writev),
     EXPORT("reply", js_reply),
     EXPORT("startReader", js_start_reader),
     EXPORT("startPollReader", js_start_poll_reader),
@@ -1867,7 +1836,6 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("serveName", js_serve_name),
     EXPORT("takeLookups", js_take_lookups),
     EXPORT("serveLookups", js_serve_lookups),
-    EXPORT("dirCacheClear", js_dircache_clear),
     EXPORT("readdirMergedSync", js_readdir_merged_sync),
     EXPORT("openPath", js_open_path),
   };

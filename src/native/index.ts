@@ -17,16 +17,9 @@ export interface NativeAddon {
   ioctlClone(newFd: number, srcFd: number): number;
   backingOpen(devFd: number, fd: number): number;
   backingClose(devFd: number, backingId: number): number;
-  writev(fd: number, buffers: readonly Uint8Array[]): number;
   /** One reply to /dev/fuse (out_header built in C; the body only with errno 0): bytes written or -errno. */
   reply(fd: number, unique: bigint, errno: number, body?: Uint8Array): number;
   startReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number) => void): number;
-  /**
-   * Forgets the parent-directory fds that JS-thread calls kept (see
-   * addon.c). Both readers do it as they hand each FUSE request to JS, so no
-   * cached directory outlives the request that opened it.
-   */
-  dirCacheClear(): void;
   /**
    * Reads /dev/fuse on the event loop (non-blocking fd + uv_poll). Unlike
    * startReader, a small request arrives in one reused buffer (its first
