@@ -1246,10 +1246,12 @@ static size_t reply_cap;
 
 // One reply per write(2); a vanished request (ENOENT: interrupted) or an
 // unmounted connection is nothing to report, as in Session.reply.
-static void send_reply(int devfd, char *msg, size_t len, uint64_t unique, int err) {
+// 0, or -errno when the kernel did not take the reply.
+static int send_reply(int devfd, char *msg, size_t len, uint64_t unique, int err) {
   put_out_header(msg, len, err, unique);
   ssize_t r;
   do { r = write(devfd, msg, len); } while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
 }
 
 static double now_ns(void) {
@@ -1594,8 +1596,9 @@ static int serve_lookup(int devfd, const char *req, size_t n) {
   put_u32(a + 72, (uint32_t)st.st_gid);
   put_u32(a + 76, (uint32_t)st.st_rdev);
   put_u32(a + 80, (uint32_t)st.st_blksize);
-  e->pending++;
-  send_reply(devfd, msg, sizeof msg, unique, 0);
+  // The kernel counts the lookup only if it took the reply (not when the
+  // LOOKUP was interrupted meanwhile).
+  if (send_reply(devfd, msg, sizeof msg, unique, 0) == 0) e->pending++;
   names_answered++;
   names_ns += now_ns() - t0;
   return 1;
