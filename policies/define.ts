@@ -11,7 +11,7 @@ import { filterReason, modeReason, stateReason, stronger } from './filters.js';
 import type { Reason } from './filters.js';
 import type { NonEmpty } from './pick.js';
 import { PolicyError } from './types.js';
-import { isRefusal } from './types.js';
+import { unlessRefused } from './types.js';
 import type { Candidate, Policy, PolicyInput, Refusal } from './types.js';
 import { all, isPromise, then, type MaybePromise } from './maybe.js';
 
@@ -89,11 +89,6 @@ function eligibleBranches(input: PolicyInput, needPath: boolean, firstOnly: bool
 
 const isNonEmpty = <T>(xs: readonly T[]): xs is NonEmpty<T> => xs.length > 0;
 
-/** A refusal as the PolicyError that select() throws. */
-export function orThrow(r: Candidate[] | Refusal): Candidate[] {
-  if (isRefusal(r)) throw new PolicyError(r);
-  return r;
-}
 
 function chosenList(chosen: Chosen): readonly Candidate[] {
   if (chosen === undefined) return [];
@@ -106,7 +101,7 @@ export function definePolicy(spec: PolicySpec): DefinedPolicy {
     pathPreserving: spec.pathPreserving ?? false,
     spec: Object.freeze({ ...spec }),
     select(input: PolicyInput): MaybePromise<Candidate[]> {
-      return then(this.trySelect(input), orThrow);
+      return then(this.trySelect(input), unlessRefused);
     },
     trySelect(input: PolicyInput): MaybePromise<Candidate[] | Refusal> {
       const needPath = input.category !== 'create' || spec.existing === true;

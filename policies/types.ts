@@ -77,6 +77,12 @@ export interface Policy {
 export type Refusal = 'EROFS' | 'ENOSPC' | 'ENOENT';
 export const isRefusal = (v: unknown): v is Refusal => typeof v === 'string';
 
+/** The choice, or the refusal thrown as the PolicyError that select() throws. */
+export function unlessRefused<T extends object>(v: T | Refusal): T {
+  if (isRefusal(v)) throw new PolicyError(v);
+  return v;
+}
+
 /**
  * Why nothing qualified. Carries a Node-style `code`, which the daemon's
  * single errno mapper (src/sys/errno.ts) understands, so policies need no

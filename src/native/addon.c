@@ -1,6 +1,7 @@
-// braidfs native shim: syscalls only, no filesystem logic, plus one fast
-// path: READ and WRITE of the open files JS hands over (see "Open files
-// served here").
+// braidfs native shim: syscalls only, no filesystem logic, plus two fast
+// paths that repeat answers JS has decided: READ and WRITE of the open files
+// JS hands over ("Open files served here") and LOOKUP of names JS handed
+// out ("Names served here").
 //
 // Every function returns a number: >= 0 on success, -errno on failure.
 // Nothing here throws for a failed syscall; argument-type mistakes from JS
@@ -1131,6 +1132,72 @@ static napi_value js_start_reader(napi_env env, napi_callback_info info) {
 
 
 // ---------------------------------------------------------------------------
+// One hash table for the addon's lookup tables (served files, served names):
+// open addressing with linear probing, entries stored inline, an all-zero
+// first field marking a free slot, and backward-shift deletion so probes
+// never meet tombstones. It grows past half full and shrinks below an
+// eighth (a find over a big tree registers, then forgets, every name).
+// JS thread only.
+
+struct oa_table {
+  char *slots;
+  size_t esize, cap, count, min_cap;
+  uint64_t (*hash)(const void *entry); // of a live entry
+};
+
+static void *oa_at(const struct oa_table *t, size_t i) { return t->slots + i * t->esize; }
+static int oa_live(const struct oa_table *t, size_t i) { return *(const uint64_t *)oa_at(t, i) != 0; }
+
+static int oa_resize(struct oa_table *t, size_t cap) {
+  char *slots = calloc(cap, t->esize);
+  if (!slots) return -ENOMEM;
+  for (size_t i = 0; i < t->cap; i++) {
+    if (!oa_live(t, i)) continue;
+    size_t j = (size_t)t->hash(oa_at(t, i)) & (cap - 1);
+    while (*(uint64_t *)(slots + j * t->esize)) j = (j + 1) & (cap - 1);
+    memcpy(slots + j * t->esize, oa_at(t, i), t->esize);
+  }
+  free(t->slots);
+  t->slots = slots;
+  t->cap = cap;
+  return 0;
+}
+
+// The live entry with hash `h` that `match` accepts, or NULL.
+static void *oa_find(const struct oa_table *t, uint64_t h, int (*match)(const void *entry, const void *key), const void *key) {
+  if (!t->count) return NULL;
+  for (size_t i = (size_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+    if (!oa_live(t, i)) return NULL;
+    if (match(oa_at(t, i), key)) return oa_at(t, i);
+  }
+}
+
+// A free slot for a new entry with hash `h` (the caller fills it, first
+// field non-zero), or NULL when out of memory.
+static void *oa_add(struct oa_table *t, uint64_t h) {
+  if ((t->count + 1) * 2 > t->cap && oa_resize(t, t->cap ? t->cap * 2 : t->min_cap) != 0) return NULL;
+  size_t i = (size_t)h & (t->cap - 1);
+  while (oa_live(t, i)) i = (i + 1) & (t->cap - 1);
+  t->count++;
+  return oa_at(t, i);
+}
+
+static void oa_remove(struct oa_table *t, void *entry) {
+  size_t mask = t->cap - 1, i = (size_t)((char *)entry - t->slots) / t->esize;
+  for (size_t j = (i + 1) & mask; oa_live(t, j); j = (j + 1) & mask) {
+    size_t home = (size_t)t->hash(oa_at(t, j)) & mask;
+    // Move j into the hole at i unless its home lies cyclically in (i, j].
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      memcpy(oa_at(t, i), oa_at(t, j), t->esize);
+      i = j;
+    }
+  }
+  memset(oa_at(t, i), 0, t->esize);
+  t->count--;
+  if (t->cap > t->min_cap && t->count * 8 < t->cap) oa_resize(t, t->cap / 2);
+}
+
+// ---------------------------------------------------------------------------
 // Open files served here: READ and WRITE without entering JS.
 //
 // Without passthrough (rootless, user namespaces, passthrough.io=off), every
@@ -1156,68 +1223,25 @@ static napi_value js_start_reader(napi_env env, napi_callback_info info) {
 // (the mode lives in an override xattr, not in the branch file's mode).
 #define FILE_KILL_IN_JS 1
 
-struct served_file { uint64_t fh; int fd; int flags; };
-static struct {
-  struct served_file *slot; // open addressing, linear probing; fh 0 marks a free slot
-  size_t cap, count;
-} served;
+struct served_file { uint64_t fh; int fd; int flags; }; // fh first: 0 marks a free slot
+static uint64_t fh_hash(uint64_t fh) { return (fh * 0x9E3779B97F4A7C15ull) >> 20; }
+static uint64_t served_file_hash(const void *e) { return fh_hash(((const struct served_file *)e)->fh); }
+static int served_file_is(const void *e, const void *fh) { return ((const struct served_file *)e)->fh == *(const uint64_t *)fh; }
+static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, served_file_hash };
 static struct { double count[2], ns[2]; } served_stats; // [0] READ, [1] WRITE
 
-static size_t served_index(uint64_t fh, size_t cap) {
-  return (size_t)((fh * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
-}
-
-static struct served_file *served_find(uint64_t fh) {
-  if (!served.count) return NULL;
-  for (size_t i = served_index(fh, served.cap);; i = (i + 1) & (served.cap - 1)) {
-    if (served.slot[i].fh == fh) return &served.slot[i];
-    if (served.slot[i].fh == 0) return NULL;
-  }
-}
+static struct served_file *served_find(uint64_t fh) { return oa_find(&served, fh_hash(fh), served_file_is, &fh); }
 
 static int served_put(uint64_t fh, int fd, int flags) {
-  if ((served.count + 1) * 2 > served.cap) {
-    size_t cap = served.cap ? served.cap * 2 : 64;
-    struct served_file *s = calloc(cap, sizeof *s);
-    if (!s) return -ENOMEM;
-    for (size_t i = 0; i < served.cap; i++) {
-      if (!served.slot[i].fh) continue;
-      size_t j = served_index(served.slot[i].fh, cap);
-      while (s[j].fh) j = (j + 1) & (cap - 1);
-      s[j] = served.slot[i];
-    }
-    free(served.slot);
-    served.slot = s;
-    served.cap = cap;
-  }
   struct served_file *f = served_find(fh);
-  if (!f) {
-    size_t i = served_index(fh, served.cap);
-    while (served.slot[i].fh) i = (i + 1) & (served.cap - 1);
-    f = &served.slot[i];
-    f->fh = fh;
-    served.count++;
-  }
-  f->fd = fd;
-  f->flags = flags;
+  if (!f && !(f = oa_add(&served, fh_hash(fh)))) return -ENOMEM;
+  *f = (struct served_file){ fh, fd, flags };
   return 0;
 }
 
-// Deletion with backward shift, so lookups never need tombstones.
 static void served_drop(uint64_t fh) {
   struct served_file *f = served_find(fh);
-  if (!f) return;
-  size_t i = (size_t)(f - served.slot);
-  for (size_t j = (i + 1) & (served.cap - 1); served.slot[j].fh; j = (j + 1) & (served.cap - 1)) {
-    size_t home = served_index(served.slot[j].fh, served.cap);
-    // Move j into the hole at i unless its home lies cyclically in (i, j].
-    if (((j - home) & (served.cap - 1)) >= ((j - i) & (served.cap - 1))) {
-      served.slot[i] = served.slot[j];
-      i = j;
-    }
-  }
-  served.slot[i].fh = 0;
-  served.count--;
+  if (f) oa_remove(&served, f);
 }
 
 // serveFile(fh, fd, flags): this file's READ and WRITE are answered here from now on.
@@ -1358,7 +1382,8 @@ static int serve_io(int devfd, const char *req, size_t n) {
 #define MAX_BRANCHES 64
 
 struct served_name {
-  uint64_t parent, node; // node 0: free slot
+  uint64_t node;         // first: 0 marks a free slot
+  uint64_t parent;
   char *name;            // the name, then NUL, then the path, then NUL
   size_t namelen;
   uint64_t dev, ino, shown_ino;
@@ -1367,9 +1392,27 @@ struct served_name {
   double pending;        // LOOKUPs answered here that JS has not counted yet
 };
 
+static uint64_t name_key_hash(uint64_t parent, const char *name, size_t len) {
+  uint64_t h = 1469598103934665603ull ^ (parent * 0x9E3779B97F4A7C15ull);
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+  return h;
+}
+
+static uint64_t served_name_hash(const void *p) {
+  const struct served_name *e = p;
+  return name_key_hash(e->parent, e->name, e->namelen);
+}
+
+struct name_key { uint64_t parent; const char *name; size_t len; };
+static int served_name_is(const void *p, const void *k) {
+  const struct served_name *e = p;
+  const struct name_key *key = k;
+  return e->parent == key->parent && e->namelen == key->len && memcmp(e->name, key->name, key->len) == 0;
+}
+
+static struct oa_table name_table = { NULL, sizeof(struct served_name), 0, 0, 1024, served_name_hash };
+
 static struct {
-  struct served_name *slot;
-  size_t cap, count;
   int branch_fd[MAX_BRANCHES];
   int nbranches;
   int enabled;
@@ -1378,57 +1421,16 @@ static struct {
 } names;
 static double names_answered, names_ns;
 
-static uint64_t name_key_hash(uint64_t parent, const char *name, size_t len) {
-  uint64_t h = 1469598103934665603ull ^ (parent * 0x9E3779B97F4A7C15ull);
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
-  return h;
-}
-
 static struct served_name *name_find(uint64_t parent, const char *name, size_t len) {
-  if (!names.count) return NULL;
-  size_t mask = names.cap - 1;
-  for (size_t i = name_key_hash(parent, name, len) & mask;; i = (i + 1) & mask) {
-    struct served_name *e = &names.slot[i];
-    if (!e->node) return NULL;
-    if (e->parent == parent && e->namelen == len && memcmp(e->name, name, len) == 0) return e;
-  }
+  struct name_key key = { parent, name, len };
+  return oa_find(&name_table, name_key_hash(parent, name, len), served_name_is, &key);
 }
 
-// Rehashes into `cap` slots (a power of two, more than twice the count).
-static int names_resize(size_t cap) {
-  struct served_name *s = calloc(cap, sizeof *s);
-  if (!s) return -ENOMEM;
-  for (size_t i = 0; i < names.cap; i++) {
-    struct served_name *e = &names.slot[i];
-    if (!e->node) continue;
-    size_t j = name_key_hash(e->parent, e->name, e->namelen) & (cap - 1);
-    while (s[j].node) j = (j + 1) & (cap - 1);
-    s[j] = *e;
-  }
-  free(names.slot);
-  names.slot = s;
-  names.cap = cap;
-  return 0;
-}
-
-// Removes the entry, with backward shift; returns its pending count.
+// Removes the entry; returns its pending count.
 static double name_remove(struct served_name *e) {
   double pending = e->pending;
-  size_t mask = names.cap - 1, i = (size_t)(e - names.slot);
   free(e->name);
-  for (size_t j = (i + 1) & mask; names.slot[j].node; j = (j + 1) & mask) {
-    struct served_name *f = &names.slot[j];
-    size_t home = name_key_hash(f->parent, f->name, f->namelen) & mask;
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      names.slot[i] = *f;
-      i = j;
-    }
-  }
-  memset(&names.slot[i], 0, sizeof names.slot[i]);
-  names.count--;
-  // Give the memory back once the kernel has forgotten most names (a find
-  // over a big tree registers every entry it lists).
-  if (names.cap > 1024 && names.count * 8 < names.cap) names_resize(names.cap / 2);
+  oa_remove(&name_table, e);
   return pending;
 }
 
@@ -1457,17 +1459,15 @@ static napi_value js_serve_name(napi_env env, napi_callback_info info) {
   double replaced = 0;
   struct served_name *old = name_find(parent, name, namelen);
   if (old) replaced = name_remove(old);
-  if ((names.count + 1) * 2 > names.cap && names_resize(names.cap ? names.cap * 2 : 1024) != 0) return make_num(env, replaced);
   char *bytes = malloc(namelen + pathlen + 2);
   if (!bytes) return make_num(env, replaced);
   memcpy(bytes, name, namelen);
   bytes[namelen] = 0;
   memcpy(bytes + namelen + 1, path, pathlen);
   bytes[namelen + 1 + pathlen] = 0;
-  size_t mask = names.cap - 1, i = name_key_hash(parent, name, namelen) & mask;
-  while (names.slot[i].node) i = (i + 1) & mask;
-  names.slot[i] = (struct served_name){ parent, node, bytes, namelen, dev, ino, shown, (uint32_t)type, branch, 0 };
-  names.count++;
+  struct served_name *e = oa_add(&name_table, name_key_hash(parent, name, namelen));
+  if (!e) { free(bytes); return make_num(env, replaced); }
+  *e = (struct served_name){ node, parent, bytes, namelen, dev, ino, shown, (uint32_t)type, branch, 0 };
   return make_num(env, replaced);
 }
 

@@ -7,7 +7,7 @@
 // call, so an op that selects with ff and then stats the chosen branch pays
 // for one lstat, not two.
 import { CATEGORY_FUNCTIONS, CATEGORY_OF, type FunctionName } from '../../policies/index.js';
-import { isRefusal, PolicyError } from '../../policies/types.js';
+import { isRefusal, unlessRefused } from '../../policies/types.js';
 import type { Candidate, Category, Policy, Probe, Refusal } from '../../policies/types.js';
 import { Errno, FsError } from '../sys/errno.js';
 import { then, type MaybePromise } from '../../policies/maybe.js';
@@ -67,11 +67,6 @@ export class Selection {
   }
 }
 
-function selectionOrThrow(s: Selection | Refusal): Selection {
-  if (isRefusal(s)) throw new PolicyError(s);
-  return s;
-}
-
 export class Pool {
   constructor(
     readonly branches: BranchSet,
@@ -89,7 +84,7 @@ export class Pool {
    * the parent directory). Throws the policy's error (EROFS, ENOSPC, ENOENT).
    */
   select(func: FuncName, path: Buffer): MaybePromise<Selection> {
-    return then(this.trySelect(func, path), selectionOrThrow);
+    return then(this.trySelect(func, path), unlessRefused);
   }
 
   /** select(), with "no branch qualifies" returned (negative lookups are routine; a throw is not cheap). */
@@ -103,7 +98,7 @@ export class Pool {
    * (see policies/maybe.ts); it may also throw at once.
    */
   selectWith(policy: Policy, category: Category, path: Buffer, exclude?: ReadonlySet<number>): MaybePromise<Selection> {
-    return then(this.trySelectWith(policy, category, path, exclude), selectionOrThrow);
+    return then(this.trySelectWith(policy, category, path, exclude), unlessRefused);
   }
 
   trySelectWith(policy: Policy, category: Category, path: Buffer, exclude?: ReadonlySet<number>): MaybePromise<Selection | Refusal> {
