@@ -27,7 +27,9 @@ test('SIGKILL of the daemon mid-read: ENOTCONN, no hang, cleanup still works', a
   reader.stderr.setEncoding('utf8');
   reader.stdout.on('data', (d: string) => (out += d));
   reader.stderr.on('data', (d: string) => (err += d));
-  const readerExit = new Promise<number | null>((r) => reader.on('exit', (code) => r(code)));
+  // 'close', not 'exit': 'exit' can fire before the last of the reader's
+  // output has been read from its pipes, and the test reads that output.
+  const readerExit = new Promise<number | null>((r) => reader.on('close', (code) => r(code)));
 
   t.true(await waitFor(() => (out.match(/\./g)?.length ?? 0) >= 20, 15_000), `reader made progress through the mount (stdout ${JSON.stringify(out.slice(0, 80))}, stderr ${err})`);
   t.is(reader.exitCode, null, 'reader still running before the kill');
