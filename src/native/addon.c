@@ -427,27 +427,100 @@ static void work_execute(napi_env env, void *data) {
   if (w->on_js_thread && (w->kind == OP_RENAMEAT2 || (w->kind == OP_UNLINKAT && (w->n[0] & AT_REMOVEDIR)))) dircache_clear();
 }
 
-// readdirMergedSync([fd0, fd1, ...]) → Buffer | -errno
+// readdirMergedSync([fd0, fd1, ...], rel, calc, seeds) → Buffer | -errno
 //
 // The union of several open directories in one pass, first fd wins a name
-// (mergerfs's readdir): records of [ino u64][type u8][index of the fd u8]
-// [name length u16][name], the format of readdirat's with the fd's index in
-// the spare byte. An fd < 0 is skipped (no such directory on that branch).
+// (mergerfs's readdir), written as the READDIR reply's own records: each
+// entry is a struct fuse_dirent with its shown inode number (inodecalc,
+// below) and off = its index + 1 (the cookie of the entry after it). A
+// READDIR reply is then a slice of these bytes, with no per-name work in JS.
+// An fd < 0 is skipped (no such directory on that branch).
+//
+// Result: [u32 count][u32 L][L bytes of dirent records, each 8-aligned]
+//         [u32 offset of record i, i = 0..count (the last is L)][u8 fd index of record i]
+//
 // Deduplication is an open-addressing set of record offsets keyed by an
 // FNV-1a hash of the name: done here, it spares JS a Buffer view and a hash
 // per name (a 50,000-entry directory over two branches: 130 ms of JS).
 // JS thread only (the fds are of branches served there).
+
+// ---- shown inode numbers: MUST equal src/union/inodecalc.ts bit for bit
+// (the unit test inodecalc-native checks every mode). 64-bit FNV-1a, then
+// lo = fmix32(lo ^ hi), hi = fmix32(hi ^ lo). `calc` bits: which entries
+// hash their path, the 32-bit fold, or the branch's own number.
+#define CALC_PATH_DIRS 1
+#define CALC_PATH_FILES 2
+#define CALC_FOLD32 4
+#define CALC_PASSTHROUGH 8
+#define FNV_BASIS 0xcbf29ce484222325ULL
+
+static inline uint64_t fnv_feed(uint64_t h, const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 0x100000001b3ULL; }
+  return h;
+}
+
+static inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16; h *= 0x85ebca6bu; h ^= h >> 13; h *= 0xc2b2ae35u; h ^= h >> 16;
+  return h;
+}
+
+static inline uint64_t ino_finish(uint64_t h, int fold32) {
+  uint32_t lo = (uint32_t)h, hi = (uint32_t)(h >> 32);
+  lo = fmix32(lo ^ hi);
+  hi = fmix32(hi ^ lo);
+  if (fold32) {
+    uint32_t x = (lo ^ hi) * 0x9e3779b9u;
+    return x ? x : 1;
+  }
+  h = ((uint64_t)hi << 32) | lo;
+  return h ? h : 1;
+}
+
+// The shown number of a listed name of directory `rel`; seed = the branch's devino seed.
+static uint64_t listed_ino(int calc, uint64_t seed, const unsigned char *rel, size_t rl, const unsigned char *name, size_t nl, int is_dir, uint64_t ino) {
+  if (calc & CALC_PASSTHROUGH) return ino ? ino : 1;
+  int fold = (calc & CALC_FOLD32) != 0;
+  if (!(calc & (is_dir ? CALC_PATH_DIRS : CALC_PATH_FILES))) {
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(ino >> (8 * i));
+    return ino_finish(fnv_feed(seed, le, 8), fold);
+  }
+  uint64_t h = FNV_BASIS;
+  if (nl == 1 && name[0] == '.') {
+    h = fnv_feed(h, rel, rl); // "." names the directory itself
+  } else if (nl == 2 && name[0] == '.' && name[1] == '.') {
+    size_t cut = rl; // ".." names its parent: rel up to the last slash, or the root
+    while (cut > 0 && rel[cut - 1] != '/') cut--;
+    h = fnv_feed(h, rel, cut ? cut - 1 : 0);
+  } else {
+    if (rl) h = fnv_feed(fnv_feed(h, rel, rl), (const unsigned char *)"/", 1);
+    h = fnv_feed(h, name, nl);
+  }
+  return ino_finish(h, fold);
+}
+
+#define DIRENT_HEAD 24
+
 struct merge_out {
-  unsigned char *buf;
+  unsigned char *buf;  // dirent records
   size_t len, cap;
+  uint32_t *offs;      // record i starts at offs[i]
+  unsigned char *from; // record i's fd index
+  size_t count, list_cap;
   uint32_t *set;  // record offset + 1; 0 = empty
-  size_t set_cap, count;
+  size_t set_cap;
 };
 
 static uint32_t name_hash(const char *s, size_t n) {
   uint32_t h = 2166136261u;
   for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 16777619u; }
   return h;
+}
+
+static inline uint32_t rec_namelen(const unsigned char *r) {
+  uint32_t nl;
+  memcpy(&nl, r + 16, 4);
+  return nl;
 }
 
 static int merge_set_grow(struct merge_out *m) {
@@ -458,9 +531,7 @@ static int merge_set_grow(struct merge_out *m) {
     uint32_t v = m->set[i];
     if (!v) continue;
     const unsigned char *r = m->buf + v - 1;
-    uint16_t nl;
-    memcpy(&nl, r + 10, 2);
-    size_t j = name_hash((const char *)r + 12, nl) & (cap - 1);
+    size_t j = name_hash((const char *)r + DIRENT_HEAD, rec_namelen(r)) & (cap - 1);
     while (set[j]) j = (j + 1) & (cap - 1);
     set[j] = v;
   }
@@ -470,17 +541,15 @@ static int merge_set_grow(struct merge_out *m) {
   return 0;
 }
 
-// Adds a record unless the name is already there; 0 or -errno.
+// Adds a record (the branch's own d_ino for now) unless the name is already there; 0 or -errno.
 static int merge_add(struct merge_out *m, uint64_t ino, unsigned char type, unsigned char index, const char *name, size_t nl) {
   if ((m->count + 1) * 2 > m->set_cap && merge_set_grow(m) != 0) return -ENOMEM;
   size_t j = name_hash(name, nl) & (m->set_cap - 1);
   for (; m->set[j]; j = (j + 1) & (m->set_cap - 1)) {
     const unsigned char *r = m->buf + m->set[j] - 1;
-    uint16_t rl;
-    memcpy(&rl, r + 10, 2);
-    if (rl == nl && memcmp(r + 12, name, nl) == 0) return 0;
+    if (rec_namelen(r) == nl && memcmp(r + DIRENT_HEAD, name, nl) == 0) return 0;
   }
-  size_t need = 12 + nl;
+  size_t need = (DIRENT_HEAD + nl + 7) & ~(size_t)7;
   if (m->len + need > m->cap) {
     size_t cap = m->cap ? m->cap : 16384;
     while (m->len + need > cap) cap *= 2;
@@ -489,25 +558,42 @@ static int merge_add(struct merge_out *m, uint64_t ino, unsigned char type, unsi
     m->buf = nb;
     m->cap = cap;
   }
-  if (m->len + 1 > UINT32_MAX) return -EOVERFLOW;
+  if (m->count + 2 > m->list_cap) {
+    size_t cap = m->list_cap ? m->list_cap * 2 : 1024;
+    uint32_t *no = realloc(m->offs, cap * sizeof *no);
+    if (!no) return -ENOMEM;
+    m->offs = no;
+    unsigned char *nf = realloc(m->from, cap);
+    if (!nf) return -ENOMEM;
+    m->from = nf;
+    m->list_cap = cap;
+  }
+  if (m->len + need > UINT32_MAX) return -EOVERFLOW;
   unsigned char *r = m->buf + m->len;
+  memset(r, 0, need);
   memcpy(r, &ino, 8);
-  r[8] = type;
-  r[9] = index;
-  uint16_t l16 = (uint16_t)nl;
-  memcpy(r + 10, &l16, 2);
-  memcpy(r + 12, name, nl);
+  uint32_t nl32 = (uint32_t)nl, type32 = type;
+  memcpy(r + 16, &nl32, 4);
+  memcpy(r + 20, &type32, 4);
+  memcpy(r + DIRENT_HEAD, name, nl);
   m->set[j] = (uint32_t)(m->len + 1);
+  m->offs[m->count] = (uint32_t)m->len;
+  m->from[m->count] = index;
   m->len += need;
   m->count++;
   return 0;
 }
 
 static napi_value js_readdir_merged_sync(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (get_args(env, info, 1, argv) != 0) return NULL;
+  napi_value argv[4];
+  if (get_args(env, info, 4, argv) != 0) return NULL;
   uint32_t n;
   if (napi_get_array_length(env, argv[0], &n) != napi_ok || n > 255) return make_num(env, -EINVAL);
+  void *rel, *seeds;
+  size_t rl, seeds_len;
+  int32_t calc;
+  if (get_buffer(env, argv[1], &rel, &rl) != 0 || get_i32(env, argv[2], &calc) != 0 || get_buffer(env, argv[3], &seeds, &seeds_len) != 0) return NULL;
+  if (seeds_len < (size_t)n * 8) return make_num(env, -EINVAL);
   struct merge_out m = {0};
   int err = 0;
   char *dbuf = malloc(65536);
@@ -533,14 +619,37 @@ static napi_value js_readdir_merged_sync(napi_env env, napi_callback_info info) 
   free(dbuf);
   free(m.set);
   napi_value result;
-  if (err) {
-    free(m.buf);
-    return make_num(env, err);
+  size_t total = 8 + m.len + 4 * (m.count + 1) + m.count;
+  unsigned char *out = NULL;
+  if (!err && (m.count > UINT32_MAX - 1 || napi_create_buffer(env, total, (void **)&out, &result) != napi_ok)) err = -ENOMEM;
+  if (!err) {
+    // Now that every name is known: each record's shown inode number and cookie.
+    for (size_t i = 0; i < m.count; i++) {
+      unsigned char *r = m.buf + m.offs[i];
+      uint64_t ino, seed, off = i + 1;
+      uint32_t type;
+      memcpy(&ino, r, 8);
+      memcpy(&type, r + 20, 4);
+      uint32_t lo, hi;
+      memcpy(&lo, (unsigned char *)seeds + 8 * m.from[i], 4);
+      memcpy(&hi, (unsigned char *)seeds + 8 * m.from[i] + 4, 4);
+      seed = ((uint64_t)hi << 32) | lo;
+      ino = listed_ino(calc, seed, rel, rl, r + DIRENT_HEAD, rec_namelen(r), type == DT_DIR, ino);
+      memcpy(r, &ino, 8);
+      memcpy(r + 8, &off, 8);
+    }
+    uint32_t count32 = (uint32_t)m.count, len32 = (uint32_t)m.len;
+    memcpy(out, &count32, 4);
+    memcpy(out + 4, &len32, 4);
+    if (m.len) memcpy(out + 8, m.buf, m.len);
+    if (m.count) memcpy(out + 8 + m.len, m.offs, 4 * m.count);
+    memcpy(out + 8 + m.len + 4 * m.count, &len32, 4);
+    if (m.count) memcpy(out + 8 + m.len + 4 * (m.count + 1), m.from, m.count);
   }
-  void *data;
-  if (napi_create_buffer_copy(env, m.len, m.len ? (void *)m.buf : (void *)"", &data, &result) != napi_ok) result = make_num(env, -ENOMEM);
   free(m.buf);
-  return result;
+  free(m.offs);
+  free(m.from);
+  return err ? make_num(env, err) : result;
 }
 
 static void run_op(struct work *w, int d0, const char *p0, int d1, const char *p1) {

@@ -50,11 +50,14 @@ export interface NativeAddon {
   /** Start answering LOOKUPs (branch root fds in list order, the entry and attr timeouts), or stop for good (null). */
   serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number): number;
   /**
-   * The union of open directories (fd < 0: none on that branch), first fd
-   * wins a name: records [ino u64][type u8][fd index u8][name length u16][name],
-   * or -errno. JS thread only.
+   * The union of open directories (fd < 0: none on that branch) of the
+   * directory `rel`, first fd wins a name, as READDIR records (struct
+   * fuse_dirent, shown inode number per `calc`, a ListingCalc code, with
+   * `seeds` the devino seed of each fd's branch as [lo u32][hi u32]; off =
+   * index + 1): [u32 count][u32 L][L bytes of records][u32 offsets,
+   * count + 1][u8 fd index, count], or -errno. JS thread only.
    */
-  readdirMergedSync(fds: readonly number[]): Buffer | number;
+  readdirMergedSync(fds: readonly number[], rel: Buffer, calc: number, seeds: Buffer): Buffer | number;
 
   /** open(path, O_PATH|O_DIRECTORY): the directory fd that *at() calls are relative to. */
   openPath(path: PathArg): number;

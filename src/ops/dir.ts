@@ -20,7 +20,7 @@ import type { DirHandle, MergedEntry } from '../union/handles.js';
 import type { Branch } from '../union/branches.js';
 import { atPath } from '../union/pool.js';
 import { isPromise, then, type MaybePromise } from '../../policies/maybe.js';
-import { usesPath } from '../union/inodecalc.js';
+import { listingCalcCode, listingSeeds, usesPath } from '../union/inodecalc.js';
 import { NameSet } from '../union/nameset.js';
 import { ArrayListing, PackedListing, type Listing } from '../union/listing.js';
 import { native } from '../native/index.js';
@@ -54,6 +54,14 @@ async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<st
   return new ArrayListing(await listedOneByOne(ctx, rel, hidden));
 }
 
+/** Each branch list's devino seeds, made once (the list is replaced when branches change). */
+const seedsOf = new WeakMap<readonly Branch[], Buffer>();
+function seeds(branches: readonly Branch[]): Buffer {
+  let s = seedsOf.get(branches);
+  if (!s) seedsOf.set(branches, (s = listingSeeds(branches.map((b) => b.root))));
+  return s;
+}
+
 async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Branch[]): Promise<Listing> {
   const fds: number[] = [];
   let firstError: unknown;
@@ -68,9 +76,9 @@ async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Bra
       }
     }
     if (fds.every((fd) => fd < 0)) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'readdir');
-    const records = native.readdirMergedSync(fds);
+    const records = native.readdirMergedSync(fds, rel, listingCalcCode(ctx.pool.options.inodecalc), seeds(branches));
     if (typeof records === 'number') throw new FsError(-records, 'readdir', rel);
-    return new PackedListing(records, branches, (b, name, type, ino) => listedIno(ctx, rel, b, name, type, ino), ctx.pool.options.inodecalc);
+    return new PackedListing(records, branches);
   } finally {
     for (const fd of fds) if (fd >= 0) sys.closeQuietly(fd);
   }
@@ -167,9 +175,7 @@ export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise
   const h = ctx.handles.dir(req.fh);
   const entries = await listing(ctx, h, req.offset);
   const { end, bytes } = fitting(entries, req.offset, req.size, false);
-  const out = new DirBuffer(bytes, false);
-  entries.encode(out, req.offset, end);
-  return out.result();
+  return entries.readdirReply(req.offset, end, bytes);
 }
 
 /**

@@ -83,14 +83,9 @@ let sHi = 0;
  * are the new low lane, the bits above carry into the high lane.
  */
 function feedBytes(bytes: Uint8Array): void {
-  feedRange(bytes, 0, bytes.length);
-}
-
-/** feedBytes over bytes[start, end): no view to make. */
-function feedRange(bytes: Uint8Array, start: number, end: number): void {
   let lo = sLo | 0;
   let hi = sHi | 0;
-  for (let i = start; i < end; i++) {
+  for (let i = 0; i < bytes.length; i++) {
     lo ^= bytes[i]!;
     const a = (lo & 0xffff) * 0x1b3; // < 2^25
     const b = (lo >>> 16) * 0x1b3; // < 2^25
@@ -245,37 +240,26 @@ export function inodeCalcFor(mode: InodeCalcMode): InodeCalcFn {
 }
 
 /**
- * For readdir loops, without a BigInt per entry: writes the st_ino of a
- * listed non-directory's branch inode number, given as the 8 little-endian
- * bytes at src[srcAt], as a u64 LE at out[outAt]. The same value as
- * inodeCalc. Returns false, writing nothing, when `mode` needs the entry's
- * path (path-hash, or a directory under hybrid-hash): the caller then takes
- * the general route.
+ * What the addon's merged listing (readdirMergedSync) needs to compute the
+ * same numbers as inodeCalc for every listed name: a code of which entries
+ * hash their path (1: directories, 2: the rest), the 32-bit fold (4) or the
+ * branch's own number (8), and each branch's devino seed.
  */
-export function writeListedIno(mode: InodeCalcMode, branchRoot: string, isDir: boolean, src: Uint8Array, srcAt: number, out: Buffer, outAt: number): boolean {
-  if (usesPath(mode, isDir)) return false;
-  if (mode === 'passthrough') {
-    let zero = true;
-    for (let i = 0; i < 8; i++) if ((out[outAt + i] = src[srcAt + i]!) !== 0) zero = false;
-    if (zero) out[outAt] = 1;
-    return true;
-  }
-  // devino-hash(32), or a non-directory under hybrid-hash(32): devinoHashLanes.
-  const seed = seedOf(branchRoot);
-  sLo = seed[0];
-  sHi = seed[1];
-  feedRange(src, srcAt, srcAt + 8);
-  finalize();
-  let lo = sLo;
-  let hi = sHi;
-  if (mode.endsWith('32')) {
-    lo = Math.imul((sLo ^ sHi) >>> 0, 0x9e3779b9) >>> 0;
-    hi = 0;
-  }
-  if (lo === 0 && hi === 0) lo = 1;
-  out.writeUInt32LE(lo, outAt);
-  out.writeUInt32LE(hi, outAt + 4);
-  return true;
+export function listingCalcCode(mode: InodeCalcMode): number {
+  if (mode === 'passthrough') return 8;
+  const fold = mode.endsWith('32') ? 4 : 0;
+  return fold | (usesPath(mode, true) ? 1 : 0) | (usesPath(mode, false) ? 2 : 0);
+}
+
+/** The branches' devino seeds as [lo u32 LE][hi u32 LE] each, in order (for listingCalcCode). */
+export function listingSeeds(roots: readonly string[]): Buffer {
+  const out = Buffer.alloc(8 * roots.length);
+  roots.forEach((root, i) => {
+    const [lo, hi] = seedOf(root);
+    out.writeUInt32LE(lo, 8 * i);
+    out.writeUInt32LE(hi, 8 * i + 4);
+  });
+  return out;
 }
 
 /** The st_ino to show for a branch file under `mode`; never 0. */

@@ -8,8 +8,6 @@ import {
   inodeCalcFor,
   isInodeCalcMode,
   parseInodeCalcMode,
-  usesPath,
-  writeListedIno,
 } from '../../src/union/inodecalc.js';
 import type { InodeCalcMode, InodeInput } from '../../src/union/inodecalc.js';
 
@@ -250,26 +248,5 @@ test('modes: list, validation and unknown-mode errors', (t) => {
     t.true(e?.message.includes('passthrough, path-hash, path-hash32, devino-hash, devino-hash32, hybrid-hash, hybrid-hash32'));
     t.throws(() => inodeCalc(bad as InodeCalcMode, input()), { message: /expected one of/ });
     t.throws(() => inodeCalcFor(bad as InodeCalcMode), { message: /expected one of/ });
-  }
-});
-
-test('writeListedIno writes what inodeCalc returns, in every mode that needs no path, and declines the others', (t) => {
-  const inos = [0n, 1n, 2n, 12345n, 0xffffffffn, 0x100000000n, 0xfedcba9876543210n, 2n ** 64n - 1n];
-  for (const mode of INODECALC_MODES) {
-    for (const isDir of [false, true]) {
-      for (const ino of inos) {
-        const src = Buffer.alloc(12);
-        src.writeBigUInt64LE(ino, 2);
-        const out = Buffer.alloc(16, 0xaa);
-        const wrote = writeListedIno(mode, '/srv/disk1', isDir, src, 2, out, 4);
-        t.is(wrote, !usesPath(mode, isDir), `${mode} dir=${isDir}`);
-        if (!wrote) {
-          t.true(out.equals(Buffer.alloc(16, 0xaa)), 'nothing written');
-          continue;
-        }
-        const want = inodeCalc(mode, { branchRoot: '/srv/disk1', relPath: Buffer.from('a/b'), dev: 7n, ino, isDir });
-        t.is(out.readBigUInt64LE(4), want, `${mode} dir=${isDir} ino=${ino}`);
-      }
-    }
   }
 });
