@@ -263,6 +263,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       writebackCache: config.cacheWriteback,
       cacheSymlinks: config.cacheSymlinks,
       reader: config.reader === 'thread' ? 'thread' : 'poll',
+      pollSpinUs: config.pollSpinUs,
       readdirplus: config.readdirplus,
       killprivV2: config.handleKillprivV2,
       locks: config.locks === 'daemon',

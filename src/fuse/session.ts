@@ -6,6 +6,7 @@
 // write never blocks on the kernel); notifications are written from the thread
 // pool because INVAL_ENTRY/DELETE take a directory lock that a request we have
 // not answered yet may hold.
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as abi from './abi.js';
 import { InitFlag, Opcode, type InitFlagName } from './abi.js';
@@ -25,6 +26,8 @@ export interface SessionConfig {
   writebackCache: boolean;
   /** How /dev/fuse is read: on the event loop (poll, default) or by a reader thread. */
   reader?: 'poll' | 'thread';
+  /** Microseconds the poll reader keeps reading after a burst before it sleeps (poll-spin). */
+  pollSpinUs?: number;
   /** Let the kernel cache symlink targets (cache.symlinks). */
   cacheSymlinks?: boolean;
   readdirplus: boolean;
@@ -119,6 +122,8 @@ export class Session {
     };
     // The event loop reads /dev/fuse itself (one wake-up per request, no
     // hand-off between threads); the reader thread is the fallback.
+    // Spinning only pays when the caller can run meanwhile, on another CPU.
+    native.setPollSpin(availableParallelism() > 1 ? (this.config.pollSpinUs ?? 0) * 1000 : 0);
     let r = this.config.reader === 'thread' ? -1 : native.startPollReader(this.fd, bufsize, onShared);
     if (r < 0) r = native.startReader(this.fd, bufsize, onMessage);
     if (r < 0) throw new Error(`braidfs: could not start reading /dev/fuse (${errnoName(-r)})`);

@@ -28,6 +28,8 @@ export interface NativeAddon {
    * `slot` (≥ 0), which stays the request's until releaseReadSlot(slot),
    * called once the request is answered.
    */
+  /** How long the poll reader keeps reading /dev/fuse after a burst before it sleeps, in ns (0: never). */
+  setPollSpin(ns: number): void;
   startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, slot: number) => void): number;
   releaseReadSlot(slot: number): void;
   /**

@@ -105,6 +105,7 @@ test('the defaults', (t) => {
     dropcacheonclose: false,
     syscalls: 'auto',
     reader: 'loop',
+    pollSpinUs: 50,
     ignored: [],
     passthroughIo: 'rw',
     cacheEntry: 1,
