@@ -17,9 +17,15 @@ import type { NameMirror, Node } from '../union/inodes.js';
 export interface ServedNames {
   /** parent/name is `node`, found at `rel` on `b` with `st`, shown with st_ino `shownIno`. */
   add(parent: Node, name: Buffer, node: Node, b: Branch, rel: Buffer, st: Stat, shownIno: bigint): void;
+  /**
+   * The same for every name of a READDIRPLUS reply of directory `rel` made
+   * by native.readdirPlusSync (`info` its per-entry facts), entry k being
+   * nodes[k] (undefined: sent without attributes).
+   */
+  addListed(parent: Node, rel: Buffer, reply: Buffer, info: BigUint64Array, nodes: ReadonlyArray<Node | undefined>): void;
 }
 
-export const NOT_SERVED_NAMES: ServedNames = { add: () => undefined };
+export const NOT_SERVED_NAMES: ServedNames = { add: () => undefined, addListed: () => undefined };
 
 export class AddonLookups implements ServedNames, NameMirror {
   private on = false;
@@ -40,6 +46,14 @@ export class AddonLookups implements ServedNames, NameMirror {
     const r = native.serveName(parent.id, name, node.id, rel, b.index, st.dev, st.ino, st.mode & 0o170000, shownIno);
     // An entry for the same name and node, replaced: its lookups are this node's.
     if (r > 0) node.nlookup += r;
+  }
+
+  addListed(parent: Node, rel: Buffer, reply: Buffer, info: BigUint64Array, nodes: ReadonlyArray<Node | undefined>): void {
+    if (!this.on || rel.length === 0) return;
+    native.serveListedNames(parent.id, rel, reply, reply.length, info);
+    nodes.forEach((node, k) => {
+      if (node) node.nlookup += Number(info[3 * k]);
+    });
   }
 
   lookupsSince(parent: bigint, name: Buffer): number {

@@ -1521,12 +1521,17 @@ static int served_name_is(const void *p, const void *k) {
 
 static struct oa_table name_table = { NULL, sizeof(struct served_name), 0, 0, 1024, served_name_hash };
 
+// Entry and attribute timeouts as a reply carries them.
+struct timeouts {
+  uint64_t entry_sec, attr_sec;
+  uint32_t entry_nsec, attr_nsec;
+};
+
 static struct {
   int branch_fd[MAX_BRANCHES];
   int nbranches;
   int enabled;
-  uint64_t entry_sec, attr_sec;
-  uint32_t entry_nsec, attr_nsec;
+  struct timeouts valid;
 } names;
 static double names_answered, names_ns;
 
@@ -1541,6 +1546,32 @@ static double name_remove(struct served_name *e) {
   free(e->name);
   oa_remove(&name_table, e);
   return pending;
+}
+
+// Registers parent/name as `node`, found at path = dir, or dir/leaf when
+// leaf is given; returns the pending count of the entry it replaces (JS adds
+// it to the node's lookups). Out of memory: not registered (JS answers).
+static double name_register(uint64_t parent, uint64_t node, const char *name, size_t namelen, const char *dir, size_t dirlen, const char *leaf, size_t leaflen,
+                            uint64_t dev, uint64_t ino, uint64_t shown, uint32_t type, int branch) {
+  double replaced = 0;
+  struct served_name *old = name_find(parent, name, namelen);
+  if (old) replaced = name_remove(old);
+  size_t pathlen = dirlen + (leaf ? 1 + leaflen : 0);
+  char *bytes = malloc(namelen + pathlen + 2);
+  if (!bytes) return replaced;
+  memcpy(bytes, name, namelen);
+  bytes[namelen] = 0;
+  char *p = bytes + namelen + 1;
+  memcpy(p, dir, dirlen);
+  if (leaf) {
+    p[dirlen] = '/';
+    memcpy(p + dirlen + 1, leaf, leaflen);
+  }
+  p[pathlen] = 0;
+  struct served_name *e = oa_add(&name_table, name_key_hash(parent, name, namelen));
+  if (!e) { free(bytes); return replaced; }
+  *e = (struct served_name){ node, parent, bytes, namelen, dev, ino, shown, type, branch, 0 };
+  return replaced;
 }
 
 // serveName(parent, name, node, path, branch, dev, ino, type, shownIno) → pending count of
@@ -1565,19 +1596,7 @@ static napi_value js_serve_name(napi_env env, napi_callback_info info) {
   if (get_i32(env, argv[4], &branch) != 0 || get_i32(env, argv[7], &type) != 0) return NULL;
   if (node == 0 || pathlen == 0 || namelen == 0 || branch < 0 || branch >= MAX_BRANCHES) return make_num(env, -EINVAL);
   if (memchr(path, 0, pathlen) || memchr(name, 0, namelen)) return make_num(env, -EINVAL);
-  double replaced = 0;
-  struct served_name *old = name_find(parent, name, namelen);
-  if (old) replaced = name_remove(old);
-  char *bytes = malloc(namelen + pathlen + 2);
-  if (!bytes) return make_num(env, replaced);
-  memcpy(bytes, name, namelen);
-  bytes[namelen] = 0;
-  memcpy(bytes + namelen + 1, path, pathlen);
-  bytes[namelen + 1 + pathlen] = 0;
-  struct served_name *e = oa_add(&name_table, name_key_hash(parent, name, namelen));
-  if (!e) { free(bytes); return make_num(env, replaced); }
-  *e = (struct served_name){ node, parent, bytes, namelen, dev, ino, shown, (uint32_t)type, branch, 0 };
-  return make_num(env, replaced);
+  return make_num(env, name_register(parent, node, name, namelen, path, pathlen, NULL, 0, dev, ino, shown, (uint32_t)type, branch));
 }
 
 // takeLookups(parent, name, drop) → LOOKUPs of parent/name answered here since
@@ -1634,8 +1653,8 @@ static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
   double e, a;
   if (napi_get_value_double(env, argv[1], &e) != napi_ok || napi_get_value_double(env, argv[2], &a) != napi_ok || e < 0 || a < 0) return make_num(env, -EINVAL);
   names.nbranches = (int)n;
-  split_secs(e, &names.entry_sec, &names.entry_nsec);
-  split_secs(a, &names.attr_sec, &names.attr_nsec);
+  split_secs(e, &names.valid.entry_sec, &names.valid.entry_nsec);
+  split_secs(a, &names.valid.attr_sec, &names.valid.attr_nsec);
   names.enabled = 1;
   return make_num(env, 0);
 }
@@ -1655,6 +1674,32 @@ static int stat_beneath(int rootfd, const char *path, struct stat *st) {
 
 static void put_u64(char *p, uint64_t v) { memcpy(p, &v, 8); }
 static void put_u32(char *p, uint32_t v) { memcpy(p, &v, 4); }
+
+// A struct fuse_entry_out (zeroed by the caller) for `st`, shown as st_ino
+// `shown`: what replies.ts writeEntry writes.
+static void put_entry_out(char *o, uint64_t node, const struct timeouts *t, const struct stat *st, uint64_t shown) {
+  char *a = o + 40;
+  put_u64(o, node);
+  put_u64(o + 16, t->entry_sec);
+  put_u64(o + 24, t->attr_sec);
+  put_u32(o + 32, t->entry_nsec);
+  put_u32(o + 36, t->attr_nsec);
+  put_u64(a, shown);
+  put_u64(a + 8, (uint64_t)st->st_size);
+  put_u64(a + 16, (uint64_t)st->st_blocks);
+  put_u64(a + 24, (uint64_t)st->st_atim.tv_sec);
+  put_u64(a + 32, (uint64_t)st->st_mtim.tv_sec);
+  put_u64(a + 40, (uint64_t)st->st_ctim.tv_sec);
+  put_u32(a + 48, (uint32_t)st->st_atim.tv_nsec);
+  put_u32(a + 52, (uint32_t)st->st_mtim.tv_nsec);
+  put_u32(a + 56, (uint32_t)st->st_ctim.tv_nsec);
+  put_u32(a + 60, (uint32_t)st->st_mode);
+  put_u32(a + 64, (uint32_t)st->st_nlink);
+  put_u32(a + 68, (uint32_t)st->st_uid);
+  put_u32(a + 72, (uint32_t)st->st_gid);
+  put_u32(a + 76, (uint32_t)st->st_rdev);
+  put_u32(a + 80, (uint32_t)st->st_blksize);
+}
 
 // 1 when answered here, 0 when JS should have it.
 static int serve_lookup(int devfd, const char *req, size_t n) {
@@ -1684,33 +1729,147 @@ static int serve_lookup(int devfd, const char *req, size_t n) {
   }
   if (b != e->branch || (uint64_t)st.st_dev != e->dev || (uint64_t)st.st_ino != e->ino || (st.st_mode & S_IFMT) != e->type) return 0;
   char msg[OUT_HEADER + ENTRY_OUT] = {0};
-  char *o = msg + OUT_HEADER, *a = o + 40;
-  put_u64(o, e->node);
-  put_u64(o + 16, names.entry_sec);
-  put_u64(o + 24, names.attr_sec);
-  put_u32(o + 32, names.entry_nsec);
-  put_u32(o + 36, names.attr_nsec);
-  put_u64(a, e->shown_ino);
-  put_u64(a + 8, (uint64_t)st.st_size);
-  put_u64(a + 16, (uint64_t)st.st_blocks);
-  put_u64(a + 24, (uint64_t)st.st_atim.tv_sec);
-  put_u64(a + 32, (uint64_t)st.st_mtim.tv_sec);
-  put_u64(a + 40, (uint64_t)st.st_ctim.tv_sec);
-  put_u32(a + 48, (uint32_t)st.st_atim.tv_nsec);
-  put_u32(a + 52, (uint32_t)st.st_mtim.tv_nsec);
-  put_u32(a + 56, (uint32_t)st.st_ctim.tv_nsec);
-  put_u32(a + 60, (uint32_t)st.st_mode);
-  put_u32(a + 64, (uint32_t)st.st_nlink);
-  put_u32(a + 68, (uint32_t)st.st_uid);
-  put_u32(a + 72, (uint32_t)st.st_gid);
-  put_u32(a + 76, (uint32_t)st.st_rdev);
-  put_u32(a + 80, (uint32_t)st.st_blksize);
+  put_entry_out(msg + OUT_HEADER, e->node, &names.valid, &st, e->shown_ino);
   // The kernel counts the lookup only if it took the reply (not when the
   // LOOKUP was interrupted meanwhile).
   if (send_reply(devfd, msg, sizeof msg, unique, 0) == 0) e->pending++;
   names_answered++;
   names_ns += now_ns() - t0;
   return 1;
+}
+
+// readdirPlusSync(listing, from, end, dirFds, out, entrySec, attrSec, rel, calc, seeds, info) → bytes written or -errno
+//
+// A READDIRPLUS reply for entries [from, end) of a readdirMergedSync result
+// (`listing`), written into `out` (sized by the caller, as dir.ts fitting()
+// sizes it): for each name an fstatat beneath its branch's directory fd
+// (dirFds[branch index], an O_PATH fd of `rel` there, or -1), and a struct
+// fuse_direntplus with the attributes, the shown inode number (inodecalc, as
+// readdirMergedSync computes it, now from st_ino) and nodeid 0. JS then
+// gives each stat'ed name its node (the node table is JS's) and writes the
+// nodeid in. "." and "..", and names whose stat fails, go out without
+// attributes (nodeid 0: the kernel takes the name only), as dir.ts does.
+// info (BigUint64Array, 3 per entry): [st_dev, st_ino, st_mode | branch << 32],
+// or zeros for a name sent without attributes. JS thread only.
+#define DIRENTPLUS_HEAD (ENTRY_OUT + DIRENT_HEAD)
+static napi_value js_readdir_plus_sync(napi_env env, napi_callback_info info) {
+  napi_value argv[11];
+  if (get_args(env, info, 11, argv) != 0) return NULL;
+  void *lst, *outp, *rel, *seeds, *infop;
+  size_t lst_len, out_len, rl, seeds_len, info_len;
+  uint32_t from, end, nfds;
+  int32_t calc;
+  double entry_s, attr_s;
+  napi_typedarray_type it;
+  napi_value ab;
+  size_t ioff;
+  if (get_buffer(env, argv[0], &lst, &lst_len) != 0 || get_buffer(env, argv[4], &outp, &out_len) != 0 || get_buffer(env, argv[7], &rel, &rl) != 0 ||
+      get_buffer(env, argv[9], &seeds, &seeds_len) != 0) return NULL;
+  if (napi_get_value_uint32(env, argv[1], &from) != napi_ok || napi_get_value_uint32(env, argv[2], &end) != napi_ok ||
+      napi_get_array_length(env, argv[3], &nfds) != napi_ok || napi_get_value_double(env, argv[5], &entry_s) != napi_ok ||
+      napi_get_value_double(env, argv[6], &attr_s) != napi_ok || get_i32(env, argv[8], &calc) != 0 ||
+      napi_get_typedarray_info(env, argv[10], &it, &info_len, &infop, &ab, &ioff) != napi_ok || it != napi_biguint64_array) {
+    napi_throw_type_error(env, NULL, "braidfs native: readdirPlusSync arguments");
+    return NULL;
+  }
+  const unsigned char *L = lst;
+  uint32_t count, len;
+  if (lst_len < 8) return make_num(env, -EINVAL);
+  memcpy(&count, L, 4);
+  memcpy(&len, L + 4, 4);
+  if ((size_t)8 + len + 4 * ((size_t)count + 1) + count > lst_len || from > end || end > count || info_len < 3 * (size_t)(end - from) ||
+      nfds > MAX_BRANCHES || seeds_len < 8 * (size_t)nfds || entry_s < 0 || attr_s < 0) return make_num(env, -EINVAL);
+  const unsigned char *recs = L + 8, *idx = L + 8 + len + 4 * ((size_t)count + 1);
+  int fds[MAX_BRANCHES];
+  for (uint32_t b = 0; b < nfds; b++) {
+    napi_value el;
+    if (napi_get_element(env, argv[3], b, &el) != napi_ok || get_i32(env, el, &fds[b]) != 0) return NULL;
+  }
+  struct timeouts t;
+  split_secs(entry_s, &t.entry_sec, &t.entry_nsec);
+  split_secs(attr_s, &t.attr_sec, &t.attr_nsec);
+  uint64_t *inf = infop;
+  char *out = outp;
+  size_t at = 0;
+  char name[NAME_MAX + 1];
+  for (uint32_t i = from; i < end; i++) {
+    uint32_t p, nl, type;
+    memcpy(&p, L + 8 + len + 4 * (size_t)i, 4);
+    const unsigned char *r = recs + p;
+    memcpy(&nl, r + 16, 4);
+    memcpy(&type, r + 20, 4);
+    size_t rec = (DIRENTPLUS_HEAD + nl + 7) & ~(size_t)7;
+    if (at + rec > out_len) break;
+    char *o = out + at, *d = o + ENTRY_OUT;
+    memset(o, 0, rec);
+    memcpy(d, r, DIRENT_HEAD + nl); // ino, off, namelen, type, name as listed
+    uint64_t *slot = inf + 3 * (size_t)(i - from);
+    slot[0] = slot[1] = slot[2] = 0;
+    unsigned b = idx[i];
+    int dot = (nl == 1 && r[DIRENT_HEAD] == '.') || (nl == 2 && r[DIRENT_HEAD] == '.' && r[DIRENT_HEAD + 1] == '.');
+    struct stat st;
+    if (!dot && nl <= NAME_MAX && b < nfds && fds[b] >= 0) {
+      memcpy(name, r + DIRENT_HEAD, nl);
+      name[nl] = 0;
+      if (fstatat(fds[b], name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        uint64_t seed;
+        memcpy(&seed, (const unsigned char *)seeds + 8 * b, 8); // [lo][hi] little-endian = the u64
+        uint64_t shown = listed_ino(calc, seed, rel, rl, (const unsigned char *)name, nl, S_ISDIR(st.st_mode), (uint64_t)st.st_ino);
+        put_entry_out(o, 0, &t, &st, shown);
+        put_u64(d, shown);
+        put_u32(d + 20, (uint32_t)(st.st_mode & S_IFMT) >> 12);
+        slot[0] = (uint64_t)st.st_dev;
+        slot[1] = (uint64_t)st.st_ino;
+        slot[2] = (uint64_t)st.st_mode | ((uint64_t)b << 32);
+      }
+    }
+    at += rec;
+  }
+  return make_num(env, (double)at);
+}
+
+// serveListedNames(parent, rel, out, bytes, info) registers the names of a
+// READDIRPLUS reply written by readdirPlusSync (nodeids filled in by JS) as
+// served names, as serveName would one by one; info[3k] then holds the
+// pending count of the entry each replaced (JS adds it to the node).
+static napi_value js_serve_listed_names(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv) != 0) return NULL;
+  uint64_t parent;
+  bool lossless;
+  void *rel, *outp, *infop;
+  size_t rl, out_len, info_len, ioff;
+  uint32_t bytes;
+  napi_typedarray_type it;
+  napi_value ab;
+  if (napi_get_value_bigint_uint64(env, argv[0], &parent, &lossless) != napi_ok || get_buffer(env, argv[1], &rel, &rl) != 0 ||
+      get_buffer(env, argv[2], &outp, &out_len) != 0 || napi_get_value_uint32(env, argv[3], &bytes) != napi_ok ||
+      napi_get_typedarray_info(env, argv[4], &it, &info_len, &infop, &ab, &ioff) != napi_ok || it != napi_biguint64_array) {
+    napi_throw_type_error(env, NULL, "braidfs native: serveListedNames arguments");
+    return NULL;
+  }
+  if (bytes > out_len || rl == 0) return make_num(env, -EINVAL);
+  const char *out = outp;
+  uint64_t *inf = infop;
+  size_t k = 0;
+  for (size_t at = 0; at + DIRENTPLUS_HEAD <= bytes && 3 * k + 2 < info_len; k++) {
+    const char *o = out + at, *d = o + ENTRY_OUT;
+    uint32_t nl;
+    uint64_t node, shown;
+    memcpy(&nl, d + 16, 4);
+    memcpy(&node, o, 8);
+    memcpy(&shown, o + 40, 8);
+    uint64_t *slot = inf + 3 * k;
+    if (node != 0 && slot[2] != 0 && nl > 0 && !memchr(d + DIRENT_HEAD, 0, nl)) {
+      int branch = (int)(slot[2] >> 32);
+      uint32_t type = (uint32_t)slot[2] & S_IFMT;
+      slot[0] = (uint64_t)name_register(parent, node, d + DIRENT_HEAD, nl, rel, rl, d + DIRENT_HEAD, nl, slot[0], slot[1], shown, type, branch);
+    } else {
+      slot[0] = 0;
+    }
+    at += (DIRENTPLUS_HEAD + nl + 7) & ~(size_t)7;
+  }
+  return make_num(env, (double)k);
 }
 
 // servedStats() → [reads, read ms, writes, write ms, lookups, lookup ms] answered here (for SIGUSR2 stats).
@@ -1977,6 +2136,8 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("serveLookups", js_serve_lookups),
     EXPORT("readdirMergedSync", js_readdir_merged_sync),
     EXPORT("setPollSpin", js_set_poll_spin),
+    EXPORT("readdirPlusSync", js_readdir_plus_sync),
+    EXPORT("serveListedNames", js_serve_listed_names),
     EXPORT("openPath", js_open_path),
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

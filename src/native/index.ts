@@ -28,6 +28,29 @@ export interface NativeAddon {
    * `slot` (≥ 0), which stays the request's until releaseReadSlot(slot),
    * called once the request is answered.
    */
+  /**
+   * A READDIRPLUS reply for entries [from, end) of a readdirMergedSync result,
+   * written into `out`: each name stat'ed beneath dirFds[its branch index]
+   * (O_PATH fds of `rel`, or -1), attributes and shown inode number filled
+   * in, nodeid 0 (the caller writes it). info gets [st_dev, st_ino, st_mode |
+   * branch << 32] per entry, zeros for a name sent without attributes ("."
+   * "..", a failed stat). Bytes written, or -errno. JS thread only.
+   */
+  readdirPlusSync(
+    listing: Buffer,
+    from: number,
+    end: number,
+    dirFds: readonly number[],
+    out: Buffer,
+    entrySec: number,
+    attrSec: number,
+    rel: Buffer,
+    calc: number,
+    seeds: Buffer,
+    info: BigUint64Array,
+  ): number;
+  /** Registers the stat'ed names of such a reply (nodeids filled in) as served names; info[3k] becomes the pending count of the entry each replaced. */
+  serveListedNames(parent: bigint, rel: Buffer, out: Buffer, bytes: number, info: BigUint64Array): number;
   /** How long the poll reader keeps reading /dev/fuse after a burst before it sleeps, in ns (0: never). */
   setPollSpin(ns: number): void;
   startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, slot: number) => void): number;

@@ -129,7 +129,7 @@ export interface IdMap {
  * still differs: a copied-up file is a new kernel inode (same st_ino), so
  * fds open on the lower file keep their own inode and passthrough backing.
  */
-export const identity = (b: Branch, st: Stat): string => `${b.index}:${st.dev}:${st.ino}`;
+export const identity = (b: Branch, st: Pick<Stat, 'dev' | 'ino'>): string => `${b.index}:${st.dev}:${st.ino}`;
 export const fileType = (mode: number): number => mode & sys.S_IFMT;
 
 /**

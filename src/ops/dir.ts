@@ -18,13 +18,14 @@ import { Errno, FsError, knownErrno } from '../sys/errno.js';
 import * as sys from '../sys/fs.js';
 import type { DirHandle, MergedEntry } from '../union/handles.js';
 import type { Branch } from '../union/branches.js';
+import type { Node } from '../union/inodes.js';
 import { atPath } from '../union/pool.js';
 import { isPromise, then, type MaybePromise } from '../../policies/maybe.js';
 import { listingCalcCode, listingSeeds, usesPath } from '../union/inodecalc.js';
 import { NameSet } from '../union/nameset.js';
 import { ArrayListing, PackedListing, type Listing } from '../union/listing.js';
 import { native } from '../native/index.js';
-import { relOf, remember, shownStat, type OpContext } from './context.js';
+import { fileType, identity, relOf, remember, shownStat, type OpContext } from './context.js';
 import { LAYERED_HIDDEN_AT_ROOT, layeredListing } from './layered.js';
 import { CONTROL_NAME } from './control.js';
 
@@ -33,6 +34,9 @@ const DT_DIR = 4;
 const ANY_ERRNO: ReadonlySet<number> = new Set(Object.values(constants.errno));
 const EMPTY = Buffer.alloc(0);
 const O_PATH = 0o10000000;
+/** Where a struct fuse_direntplus keeps its name length and name. */
+const PLUS_NAMELEN = abi.EntryOut.size + 16;
+const PLUS_NAME = abi.EntryOut.size + abi.Dirent.size;
 
 /** The st_ino of a listed name; "." and ".." are named by where they point, so their numbers agree with stat. */
 function listedIno(ctx: OpContext, rel: Buffer, b: Branch, name: Buffer, type: number, ino: bigint): bigint {
@@ -202,8 +206,9 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   // Work out which entries fit first, so that no lookup is counted for an
   // entry that is then left out of the reply.
   const { end, bytes } = fitting(entries, req.offset, req.size, true);
-  const out = new DirBuffer(bytes, true);
   const dirRel = relOf(ctx, h.node);
+  if (entries instanceof PackedListing && dirRel !== undefined && !ctx.layered) return packedReaddirplus(ctx, h, entries, dirRel, req.offset, end, bytes);
+  const out = new DirBuffer(bytes, true);
   const batch: MergedEntry[] = [];
   for (let i = req.offset; i < end; i++) batch.push(entries.entry(i));
   // One directory fd per branch for the batch: each stat is then a single
@@ -252,6 +257,50 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
     out.add(e.name, entry?.attr?.ino ?? e.ino, st ? (st.mode & sys.S_IFMT) >> 12 : e.type, req.offset + k + 1, entry);
   }
   return out.result();
+}
+
+/**
+ * READDIRPLUS of a pool directory listed by the addon: the addon stats the
+ * names and writes the reply (attributes, inode numbers); JS only gives each
+ * name its node, which the node table keeps, and counts the lookup. Same
+ * reply as the entry-by-entry path above, without a Stat, an entry object
+ * and a path per name.
+ */
+async function packedReaddirplus(ctx: OpContext, h: DirHandle, entries: PackedListing, dirRel: Buffer, from: number, end: number, bytes: number): Promise<Buffer> {
+  const branches = entries.branches;
+  const fds = branches.map(() => -1);
+  try {
+    for (const i of entries.branchesIn(from, end)) {
+      try {
+        const fd = sys.open(branches[i]!.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW);
+        fds[i] = isPromise(fd) ? await fd : fd;
+      } catch {
+        // The directory left that branch: its names go out without attributes.
+      }
+    }
+    const out = Buffer.alloc(bytes);
+    const info = new BigUint64Array(3 * (end - from));
+    const wrote = native.readdirPlusSync(entries.packed, from, end, fds, out, ctx.timeouts.entry, ctx.timeouts.attr, dirRel, listingCalcCode(ctx.pool.options.inodecalc), seeds(branches), info);
+    if (wrote < 0) throw new FsError(-wrote, 'readdirplus', dirRel);
+    const nodes: Array<Node | undefined> = [];
+    for (let k = 0, at = 0; at < wrote; k++) {
+      const nameLen = out.readUInt32LE(at + PLUS_NAMELEN);
+      const facts = info[3 * k + 2]!;
+      if (facts !== 0n) {
+        const name = out.subarray(at + PLUS_NAME, at + PLUS_NAME + nameLen);
+        const b = branches[Number(facts >> 32n)]!;
+        const node = ctx.inodes.remember(h.node, name, identity(b, { dev: info[3 * k]!, ino: info[3 * k + 1]! }), fileType(Number(facts & 0xffffffffn)));
+        out.writeBigUInt64LE(node.id, at);
+        nodes[k] = node;
+      }
+      at += DirBuffer.recordSize(nameLen, true);
+    }
+    const reply = out.subarray(0, wrote);
+    ctx.servedNames.addListed(h.node, dirRel, reply, info, nodes);
+    return reply;
+  } finally {
+    for (const fd of fds) if (fd >= 0) sys.closeQuietly(fd);
+  }
 }
 
 export async function releasedir(ctx: OpContext, req: Req<Opcode.RELEASEDIR>): Promise<void> {

@@ -54,8 +54,8 @@ export class PackedListing implements Listing {
 
   /** `packed`: readdirMergedSync's result for these branches (see src/native/index.ts). */
   constructor(
-    packed: Buffer,
-    private readonly branches: readonly Branch[],
+    readonly packed: Buffer,
+    readonly branches: readonly Branch[],
   ) {
     const count = packed.readUInt32LE(0);
     const len = packed.readUInt32LE(4);
@@ -69,6 +69,13 @@ export class PackedListing implements Listing {
 
   get length(): number {
     return this.from.length;
+  }
+
+  /** Indices (into `branches`) of the branches entries [from, end) come from. */
+  branchesIn(from: number, end: number): Set<number> {
+    const out = new Set<number>();
+    for (let i = from; i < end; i++) out.add(this.from[i]!);
+    return out;
   }
 
   nameLength(i: number): number {

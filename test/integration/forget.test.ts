@@ -2,8 +2,10 @@
 // kernel holds, and lets go when the kernel forgets (here: drop_caches makes
 // the kernel evict unused dentries and inodes, which sends BATCH_FORGET).
 import test from 'ava';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { withMount, type Mounted } from '../helpers/mount.js';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, withMount, type Mounted } from '../helpers/mount.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -40,6 +42,31 @@ test.serial('nodes follow the kernel: 2000 looked-up files, then drop_caches for
   t.true(after < 100, `nodes after the kernel forgot: ${after} (was ${held})`);
   // Everything still works after being forgotten.
   t.is(statSync(m.path('d', 'f1999')).size, 0);
+});
+
+test.serial('nodes handed out by listings (READDIRPLUS written by the addon) are counted and forgotten too', async (t) => {
+  const a = makeTempDir('braidfs-forget-a-');
+  const b = makeTempDir('braidfs-forget-b-');
+  for (let d = 0; d < 40; d++) {
+    for (const r of [a, b]) mkdirSync(join(r, `d${d}`));
+    for (let i = 0; i < 50; i++) writeFileSync(join(i % 2 ? a : b, `d${d}`, `f${i}`), '');
+  }
+  const m = await withMount(t, { source: `${a}:${b}`, options: ['cache.entry=60', 'cache.attr=60'] });
+  // A listing with attributes per directory: the kernel takes a node for every name.
+  for (let d = 0; d < 40; d++) t.is(spawnSync('ls', ['-l', m.path(`d${d}`)]).status, 0);
+  const held = await nodeCount(m);
+  t.true(held >= 2000, `nodes after listing 2000 names: ${held}`);
+  // Listed twice: each name's lookup is counted twice, and both are forgotten.
+  for (let d = 0; d < 40; d++) t.is(spawnSync('ls', ['-l', m.path(`d${d}`)]).status, 0);
+  writeFileSync('/proc/sys/vm/drop_caches', '2');
+  let after = held;
+  for (let i = 0; i < 50 && after > 100; i++) {
+    await sleep(100);
+    after = await nodeCount(m);
+  }
+  t.true(after < 100, `nodes after the kernel forgot: ${after} (was ${held})`);
+  t.is(statSync(m.path('d39', 'f49')).size, 0);
+  t.deepEqual(readdirSync(m.path('d7')).length, 50);
 });
 
 /** LOOKUPs the addon answered, from the SIGUSR2 stats. */
