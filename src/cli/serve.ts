@@ -231,7 +231,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   };
   if (lookups) {
     ctx.inodes.mirror = lookups;
-    lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr);
+    lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr, config.cacheNegativeEntry);
   }
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close

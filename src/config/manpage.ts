@@ -537,7 +537,8 @@ after the branches were changed behind its back.
 Log the number of nodes and handles, resident memory, the request count
 and mean service time of each FUSE opcode, and how many READs and WRITEs
 the addon answered without JS (files open without passthrough), and how
-many LOOKUPs (names seen before, found again as the same file).
+many LOOKUPs and GETATTRs (names seen before, found again as the same
+file; names on no branch below a directory seen before).
 .SH EXIT STATUS
 0 when the mount was live (in the background: once it is) or ended by a
 clean unmount;

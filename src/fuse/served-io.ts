@@ -43,11 +43,12 @@ export class AddonServedIo implements ServedIo {
   }
 }
 
-/** READ, WRITE and LOOKUP counts and milliseconds answered in the addon, for the stats line. */
+/** Counts and milliseconds of what the addon answered, by opcode, for the stats line (the two kinds of LOOKUP added up). */
 export function addonServedStats(): Array<[string, { count: number; totalMs: number }]> {
-  const [reads, readMs, writes, writeMs, lookups, lookupMs] = native.servedStats();
+  const [reads, readMs, writes, writeMs, found, foundMs, nowhere, nowhereMs, getattrs, getattrMs] = native.servedStats() as [number, number, number, number, number, number, number, number, number, number];
   const out: Array<[string, { count: number; totalMs: number }]> = [];
-  if (lookups) out.push(['LOOKUP', { count: lookups, totalMs: lookupMs }]);
+  if (found + nowhere) out.push(['LOOKUP', { count: found + nowhere, totalMs: foundMs + nowhereMs }]);
+  if (getattrs) out.push(['GETATTR', { count: getattrs, totalMs: getattrMs }]);
   if (reads) out.push(['READ', { count: reads, totalMs: readMs }]);
   if (writes) out.push(['WRITE', { count: writes, totalMs: writeMs }]);
   return out;

@@ -31,8 +31,8 @@ export class AddonLookups implements ServedNames, NameMirror {
   private on = false;
 
   /** Answers from now on, searching these branches (root fds in list order). */
-  start(branchFds: readonly number[], entrySec: number, attrSec: number): void {
-    this.on = native.serveLookups(branchFds, entrySec, attrSec) === 0;
+  start(branchFds: readonly number[], entrySec: number, attrSec: number, negativeSec: number): void {
+    this.on = native.serveLookups(branchFds, entrySec, attrSec, negativeSec) === 0;
   }
 
   /** The branches or the timeouts changed: JS answers every LOOKUP from now on (counts are still collected). */

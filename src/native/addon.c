@@ -1337,7 +1337,9 @@ static uint64_t fh_hash(uint64_t fh) { return (fh * 0x9E3779B97F4A7C15ull) >> 20
 static uint64_t served_file_hash(const void *e) { return fh_hash(((const struct served_file *)e)->fh); }
 static int served_file_is(const void *e, const void *fh) { return ((const struct served_file *)e)->fh == *(const uint64_t *)fh; }
 static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, served_file_hash };
-static struct { double count[2], ns[2]; } served_stats; // [0] READ, [1] WRITE
+// What the addon answered, by kind (for the SIGUSR2 stats line).
+enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, N_SERVED_KINDS };
+static struct { double count[N_SERVED_KINDS], ns[N_SERVED_KINDS]; } served_stats;
 
 static struct served_file *served_find(uint64_t fh) { return oa_find(&served, fh_hash(fh), served_file_is, &fh); }
 
@@ -1460,8 +1462,8 @@ static int serve_io(int devfd, const char *req, size_t n) {
   if (!f || len > n || size > (64u << 20)) return 0;
   if (op == FUSE_OP_WRITE && (size_t)size > n - IN_HEADER - RW_IN) return 0; // malformed: JS says so
   double t0 = now_ns();
-  int k = op == FUSE_OP_READ ? 0 : 1;
-  int done = k == 0 ? serve_read(devfd, f, unique, off, size) : serve_write(devfd, f, unique, off, size, wflags, req + IN_HEADER + RW_IN);
+  int k = op == FUSE_OP_READ ? READ : WRITE;
+  int done = k == READ ? serve_read(devfd, f, unique, off, size) : serve_write(devfd, f, unique, off, size, wflags, req + IN_HEADER + RW_IN);
   if (done) {
     served_stats.count[k]++;
     served_stats.ns[k] += now_ns() - t0;
@@ -1487,6 +1489,7 @@ static int serve_io(int devfd, const char *req, size_t n) {
 // stays the one owner of lookup counts. JS thread only.
 
 #define FUSE_OP_LOOKUP 1
+#define FUSE_OP_GETATTR 3
 #define ENTRY_OUT 128
 #define MAX_BRANCHES 64
 
@@ -1532,17 +1535,41 @@ static struct {
   int nbranches;
   int enabled;
   struct timeouts valid;
+  struct { uint64_t entry_sec; uint32_t entry_nsec; } negative; // cache.negative_entry
 } names;
-static double names_answered, names_ns;
 
 static struct served_name *name_find(uint64_t parent, const char *name, size_t len) {
   struct name_key key = { parent, name, len };
   return oa_find(&name_table, name_key_hash(parent, name, len), served_name_is, &key);
 }
 
+// Node ids served here: node -> one of its registered names, so GETATTR of
+// a node and a LOOKUP of a new name below a directory node can be answered
+// too. The name bytes are the served_name's own allocation (they do not
+// move when its table slot does); the index entry goes with that name.
+struct node_name {
+  uint64_t node;  // first: 0 marks a free slot
+  uint64_t parent;
+  const char *name;
+  size_t namelen;
+};
+static uint64_t node_hash(uint64_t node) { return node * 0x9E3779B97F4A7C15ull; }
+static uint64_t node_name_hash(const void *p) { return node_hash(((const struct node_name *)p)->node); }
+static int node_name_is(const void *p, const void *k) { return ((const struct node_name *)p)->node == *(const uint64_t *)k; }
+static struct oa_table node_table = { NULL, sizeof(struct node_name), 0, 0, 1024, node_name_hash };
+static struct node_name *node_find(uint64_t node) { return oa_find(&node_table, node_hash(node), node_name_is, &node); }
+
+// The registered name of `node`, or NULL.
+static struct served_name *node_entry(uint64_t node) {
+  struct node_name *n = node_find(node);
+  return n ? name_find(n->parent, n->name, n->namelen) : NULL;
+}
+
 // Removes the entry; returns its pending count.
 static double name_remove(struct served_name *e) {
   double pending = e->pending;
+  struct node_name *n = node_find(e->node);
+  if (n && n->name == e->name) oa_remove(&node_table, n);
   free(e->name);
   oa_remove(&name_table, e);
   return pending;
@@ -1571,6 +1598,9 @@ static double name_register(uint64_t parent, uint64_t node, const char *name, si
   struct served_name *e = oa_add(&name_table, name_key_hash(parent, name, namelen));
   if (!e) { free(bytes); return replaced; }
   *e = (struct served_name){ node, parent, bytes, namelen, dev, ino, shown, type, branch, 0 };
+  struct node_name *n = node_find(node);
+  if (!n) n = oa_add(&node_table, node_hash(node));
+  if (n) *n = (struct node_name){ node, parent, bytes, namelen };
   return replaced;
 }
 
@@ -1630,17 +1660,17 @@ static void split_secs(double v, uint64_t *sec, uint32_t *nsec) {
   *nsec = (uint32_t)ns;
 }
 
-// serveLookups(branchFds, entrySec, attrSec) starts answering (branch fds in
+// serveLookups(branchFds, entrySec, attrSec, negativeSec) starts answering (branch fds in
 // list order: the ff search order); serveLookups(null) stops for good (the
 // branches or the timeouts changed). Entries stay, so their counts are still
 // handed over.
 static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
-  if (t == napi_null || t == napi_undefined || argc < 3) { names.enabled = 0; return make_num(env, 0); }
+  if (t == napi_null || t == napi_undefined || argc < 4) { names.enabled = 0; return make_num(env, 0); }
   uint32_t n;
   if (napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0 || n > MAX_BRANCHES) return make_num(env, -EINVAL);
   for (uint32_t i = 0; i < n; i++) {
@@ -1650,11 +1680,13 @@ static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
     if (get_i32(env, el, &fd) != 0) return NULL;
     names.branch_fd[i] = fd;
   }
-  double e, a;
-  if (napi_get_value_double(env, argv[1], &e) != napi_ok || napi_get_value_double(env, argv[2], &a) != napi_ok || e < 0 || a < 0) return make_num(env, -EINVAL);
+  double e, a, neg;
+  if (napi_get_value_double(env, argv[1], &e) != napi_ok || napi_get_value_double(env, argv[2], &a) != napi_ok || napi_get_value_double(env, argv[3], &neg) != napi_ok ||
+      e < 0 || a < 0 || neg < 0) return make_num(env, -EINVAL);
   names.nbranches = (int)n;
   split_secs(e, &names.valid.entry_sec, &names.valid.entry_nsec);
   split_secs(a, &names.valid.attr_sec, &names.valid.attr_nsec);
+  split_secs(neg, &names.negative.entry_sec, &names.negative.entry_nsec);
   names.enabled = 1;
   return make_num(env, 0);
 }
@@ -1675,15 +1707,8 @@ static int stat_beneath(int rootfd, const char *path, struct stat *st) {
 static void put_u64(char *p, uint64_t v) { memcpy(p, &v, 8); }
 static void put_u32(char *p, uint32_t v) { memcpy(p, &v, 4); }
 
-// A struct fuse_entry_out (zeroed by the caller) for `st`, shown as st_ino
-// `shown`: what replies.ts writeEntry writes.
-static void put_entry_out(char *o, uint64_t node, const struct timeouts *t, const struct stat *st, uint64_t shown) {
-  char *a = o + 40;
-  put_u64(o, node);
-  put_u64(o + 16, t->entry_sec);
-  put_u64(o + 24, t->attr_sec);
-  put_u32(o + 32, t->entry_nsec);
-  put_u32(o + 36, t->attr_nsec);
+// A struct fuse_attr for `st`, shown as st_ino `shown`: what replies.ts writeAttr writes.
+static void put_attr(char *a, const struct stat *st, uint64_t shown) {
   put_u64(a, shown);
   put_u64(a + 8, (uint64_t)st->st_size);
   put_u64(a + 16, (uint64_t)st->st_blocks);
@@ -1701,6 +1726,63 @@ static void put_entry_out(char *o, uint64_t node, const struct timeouts *t, cons
   put_u32(a + 80, (uint32_t)st->st_blksize);
 }
 
+// A struct fuse_entry_out (zeroed by the caller) for `st`, shown as st_ino
+// `shown`: what replies.ts writeEntry writes.
+static void put_entry_out(char *o, uint64_t node, const struct timeouts *t, const struct stat *st, uint64_t shown) {
+  put_u64(o, node);
+  put_u64(o + 16, t->entry_sec);
+  put_u64(o + 24, t->attr_sec);
+  put_u32(o + 32, t->entry_nsec);
+  put_u32(o + 36, t->attr_nsec);
+  put_attr(o + 40, st, shown);
+}
+
+// Not there (branches.ts statBeneath's MISSING): the search goes on to the next branch.
+static int missing(int r) { return r == -ENOENT || r == -ENOTDIR || r == -ELOOP || r == -EXDEV; }
+
+// The getattr search (ff: the first branch that has the path) for a served
+// entry: 1 with *st when it finds the very file registered (same branch,
+// st_dev, st_ino and type), else 0 (JS answers, as a plain search would).
+static int served_stat(const struct served_name *e, struct stat *st) {
+  const char *path = e->name + e->namelen + 1;
+  int b;
+  for (b = 0; b < names.nbranches; b++) {
+    int r = stat_beneath(names.branch_fd[b], path, st);
+    if (r == 0) break;
+    if (!missing(r)) return 0;
+  }
+  return b == e->branch && (uint64_t)st->st_dev == e->dev && (uint64_t)st->st_ino == e->ino && (st->st_mode & S_IFMT) == e->type;
+}
+
+// A LOOKUP of a name nowhere below a served directory: the same search over
+// every branch, all of them missing it, answered as lookup.ts refused()
+// does (a negative entry for cache.negative_entry, else ENOENT). 1 when
+// answered here.
+static int serve_negative(int devfd, uint64_t unique, uint64_t parent, const char *name, size_t namelen) {
+  struct served_name *p = node_entry(parent);
+  if (!p || p->type != S_IFDIR) return 0;
+  const char *dir = p->name + p->namelen + 1;
+  size_t dirlen = strlen(dir);
+  char path[PATH_MAX];
+  if (dirlen + 1 + namelen >= sizeof path) return 0;
+  memcpy(path, dir, dirlen);
+  path[dirlen] = '/';
+  memcpy(path + dirlen + 1, name, namelen);
+  path[dirlen + 1 + namelen] = 0;
+  struct stat st;
+  for (int b = 0; b < names.nbranches; b++)
+    if (!missing(stat_beneath(names.branch_fd[b], path, &st))) return 0; // there (JS makes the node), or an error JS reports
+  char msg[OUT_HEADER + ENTRY_OUT] = {0};
+  if (names.negative.entry_sec || names.negative.entry_nsec) {
+    put_u64(msg + OUT_HEADER + 16, names.negative.entry_sec);
+    put_u32(msg + OUT_HEADER + 32, names.negative.entry_nsec);
+    send_reply(devfd, msg, sizeof msg, unique, 0);
+  } else {
+    send_reply(devfd, msg, OUT_HEADER, unique, ENOENT);
+  }
+  return 1;
+}
+
 // 1 when answered here, 0 when JS should have it.
 static int serve_lookup(int devfd, const char *req, size_t n) {
   uint32_t len;
@@ -1715,27 +1797,62 @@ static int serve_lookup(int devfd, const char *req, size_t n) {
   const char *name = req + IN_HEADER;
   const char *nul = memchr(name, 0, room);
   if (!nul || nul == name) return 0;
-  struct served_name *e = name_find(parent, name, (size_t)(nul - name));
-  if (!e) return 0;
   double t0 = now_ns();
-  const char *path = e->name + e->namelen + 1;
-  struct stat st;
-  int b;
-  for (b = 0; b < names.nbranches; b++) {
-    int r = stat_beneath(names.branch_fd[b], path, &st);
-    if (r == 0) break;
-    // Not there (branches.ts statBeneath's MISSING): on to the next branch.
-    if (r != -ENOENT && r != -ENOTDIR && r != -ELOOP && r != -EXDEV) return 0;
+  struct served_name *e = name_find(parent, name, (size_t)(nul - name));
+  if (!e) {
+    if (!serve_negative(devfd, unique, parent, name, (size_t)(nul - name))) return 0;
+    served_stats.count[NEGATIVE]++;
+    served_stats.ns[NEGATIVE] += now_ns() - t0;
+    return 1;
   }
-  if (b != e->branch || (uint64_t)st.st_dev != e->dev || (uint64_t)st.st_ino != e->ino || (st.st_mode & S_IFMT) != e->type) return 0;
+  struct stat st;
+  if (!served_stat(e, &st)) return 0;
   char msg[OUT_HEADER + ENTRY_OUT] = {0};
   put_entry_out(msg + OUT_HEADER, e->node, &names.valid, &st, e->shown_ino);
   // The kernel counts the lookup only if it took the reply (not when the
   // LOOKUP was interrupted meanwhile).
   if (send_reply(devfd, msg, sizeof msg, unique, 0) == 0) e->pending++;
-  names_answered++;
-  names_ns += now_ns() - t0;
+  served_stats.count[LOOKUP]++;
+  served_stats.ns[LOOKUP] += now_ns() - t0;
   return 1;
+}
+
+// GETATTR of a node with a served name, not through an open file: 1 when
+// answered here (the attributes the getattr search finds), as attr.ts would.
+#define FUSE_GETATTR_FH 1
+#define ATTR_OUT 104
+static int serve_getattr(int devfd, const char *req, size_t n) {
+  uint32_t len, flags;
+  uint64_t unique, node;
+  memcpy(&len, req, 4);
+  memcpy(&unique, req + 8, 8);
+  memcpy(&node, req + 16, 8);
+  if (len > n || len < IN_HEADER + 16) return 0;
+  memcpy(&flags, req + IN_HEADER, 4);
+  if (flags & FUSE_GETATTR_FH) return 0;
+  double t0 = now_ns();
+  struct served_name *e = node_entry(node);
+  struct stat st;
+  if (!e || !served_stat(e, &st)) return 0;
+  char msg[OUT_HEADER + ATTR_OUT] = {0};
+  char *o = msg + OUT_HEADER;
+  put_u64(o, names.valid.attr_sec);
+  put_u32(o + 8, names.valid.attr_nsec);
+  put_attr(o + 16, &st, e->shown_ino);
+  send_reply(devfd, msg, sizeof msg, unique, 0);
+  served_stats.count[GETATTR]++;
+  served_stats.ns[GETATTR] += now_ns() - t0;
+  return 1;
+}
+
+// LOOKUP or GETATTR answered here? 1 when it was.
+static int serve_name_op(int devfd, const char *req, size_t n) {
+  if (!names.enabled || n < IN_HEADER) return 0;
+  uint32_t op;
+  memcpy(&op, req + 4, 4);
+  if (op == FUSE_OP_LOOKUP) return serve_lookup(devfd, req, n);
+  if (op == FUSE_OP_GETATTR) return serve_getattr(devfd, req, n);
+  return 0;
 }
 
 // readdirPlusSync(listing, from, end, dirFds, out, entrySec, attrSec, rel, calc, seeds, info) → bytes written or -errno
@@ -1872,13 +1989,16 @@ static napi_value js_serve_listed_names(napi_env env, napi_callback_info info) {
   return make_num(env, (double)k);
 }
 
-// servedStats() → [reads, read ms, writes, write ms, lookups, lookup ms] answered here (for SIGUSR2 stats).
+// servedStats() → [count, ms] of each kind answered here: READ, WRITE,
+// LOOKUP (found), LOOKUP (nowhere), GETATTR (for SIGUSR2 stats).
 static napi_value js_served_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value arr;
-  double v[6] = { served_stats.count[0], served_stats.ns[0] / 1e6, served_stats.count[1], served_stats.ns[1] / 1e6, names_answered, names_ns / 1e6 };
-  NAPI_CALL(env, napi_create_array_with_length(env, 6, &arr));
-  for (uint32_t i = 0; i < 6; i++) napi_set_element(env, arr, i, make_num(env, v[i]));
+  NAPI_CALL(env, napi_create_array_with_length(env, 2 * N_SERVED_KINDS, &arr));
+  for (uint32_t i = 0; i < N_SERVED_KINDS; i++) {
+    napi_set_element(env, arr, 2 * i, make_num(env, served_stats.count[i]));
+    napi_set_element(env, arr, 2 * i + 1, make_num(env, served_stats.ns[i] / 1e6));
+  }
   return arr;
 }
 
@@ -2054,7 +2174,7 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
       return;
     }
     if (n == 0) { poller_stop(p, ENODEV); return; }
-    if (serve_io(p->fd, dst, (size_t)n) || (names.enabled && n >= IN_HEADER && ((uint32_t *)(void *)dst)[1] == FUSE_OP_LOOKUP && serve_lookup(p->fd, dst, (size_t)n))) continue;
+    if (serve_io(p->fd, dst, (size_t)n) || serve_name_op(p->fd, dst, (size_t)n)) continue;
     poller_deliver(p, dst, (size_t)n, slot, 0);
   }
 }

@@ -62,8 +62,8 @@ export interface NativeAddon {
    */
   serveFile(fh: number, fd: number, flags: number): number;
   unserveFile(fh: number): void;
-  /** What the addon answered: [READs, their ms, WRITEs, their ms, LOOKUPs, their ms]. */
-  servedStats(): [number, number, number, number, number, number];
+  /** What the addon answered, [count, ms] of each: READ, WRITE, LOOKUP of a served name, LOOKUP of a name nowhere, GETATTR. */
+  servedStats(): number[];
   /**
    * The poll reader answers LOOKUP(parent, name) itself while the getattr
    * search finds this same file again (addon.c "Names served here").
@@ -72,8 +72,12 @@ export interface NativeAddon {
   serveName(parent: bigint, name: Uint8Array, node: bigint, path: Uint8Array, branch: number, dev: bigint, ino: bigint, type: number, shownIno: bigint): number;
   /** LOOKUPs of parent/name answered by the addon since last asked; `drop` forgets the name too. */
   takeLookups(parent: bigint, name: Uint8Array, drop: boolean): number;
-  /** Start answering LOOKUPs (branch root fds in list order, the entry and attr timeouts), or stop for good (null). */
-  serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number): number;
+  /**
+   * Start answering LOOKUPs and GETATTRs of served names, and LOOKUPs of
+   * names nowhere below served directories (branch root fds in list order,
+   * the entry, attr and negative-entry timeouts), or stop for good (null).
+   */
+  serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number, negativeSec?: number): number;
   /**
    * The union of open directories (fd < 0: none on that branch) of the
    * directory `rel`, first fd wins a name, as READDIR records (struct

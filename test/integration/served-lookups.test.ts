@@ -9,10 +9,19 @@
 // (cache.entry=0) and then shows the attributes the LOOKUP reply carried
 // (cache.attr=60: no GETATTR after it).
 import test from 'ava';
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, withMount, type Mounted } from '../helpers/mount.js';
 import { waitFor } from './util.js';
+
+function errnoOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? String(e);
+  }
+}
 
 const fresh = ['cache.entry=0', 'cache.attr=60', 'passthrough.io=off'];
 
@@ -108,3 +117,72 @@ for (const [what, options] of [
     t.false((await stats(m)).addon.has('LOOKUP'));
   });
 }
+
+// GETATTR: a node whose name is served is stat'ed by the addon with the same
+// search (cache.attr=0: every stat asks; cache.entry=60: no LOOKUP first).
+test('GETATTR of a served name is answered in the addon with the attributes the file has now; fstat goes through its open file', async (t) => {
+  const m = await withMount(t, { options: ['cache.entry=60', 'cache.attr=0', 'passthrough.io=off'] });
+  mkdirSync(m.src('d'));
+  writeFileSync(m.src('d', 'f'), 'abc');
+  for (let i = 0; i < 200; i++) t.is(statSync(m.path('d', 'f')).size, 3);
+  writeFileSync(m.src('d', 'f'), 'changed behind the mount', { flag: 'r+' });
+  t.is(statSync(m.path('d', 'f')).size, 24);
+  t.true(statSync(m.path('d')).isDirectory());
+  const served = (await stats(m)).addon.get('GETATTR') ?? 0;
+  t.true(served >= 190, `GETATTRs answered in the addon: ${served}`);
+  // Replaced by a new file behind the mount: the node is not that file any more; JS answers (the kernel then looks it up again).
+  rmSync(m.src('d', 'f'));
+  writeFileSync(m.src('d', 'f'), 'new file');
+  t.is(statSync(m.path('d', 'f')).size, 8);
+  // fstat of an open file whose name is gone: through the handle, not the name.
+  const fd = openSync(m.path('d', 'f'), 'r');
+  try {
+    unlinkSync(m.path('d', 'f'));
+    t.is(fstatSync(fd).size, 8);
+    t.is(fstatSync(fd).nlink, 0);
+  } finally {
+    closeSync(fd);
+  }
+});
+
+// A LOOKUP of a name that is on no branch, below a directory whose name is
+// served, is answered in the addon after the same search over every branch.
+test('a name nowhere: ENOENT from the addon, as on a plain directory; it is found once it appears on any branch', async (t) => {
+  const b1 = makeTempDir('braidfs-neg-b1-');
+  const b2 = makeTempDir('braidfs-neg-b2-');
+  const plain = makeTempDir('braidfs-neg-plain-');
+  t.teardown(() => {
+    for (const d of [b1, b2, plain]) rmSync(d, { recursive: true, force: true });
+  });
+  mkdirSync(join(b1, 'd'));
+  mkdirSync(join(plain, 'd'));
+  const m = await withMount(t, { options: fresh, source: `${b1}:${b2}` });
+  t.true(statSync(m.path('d')).isDirectory());
+  const before = (await stats(m)).addon.get('LOOKUP') ?? 0;
+  for (let i = 0; i < 100; i++) {
+    t.throws(() => statSync(m.path('d', `missing${i}`)), { code: 'ENOENT' });
+    t.throws(() => statSync(join(plain, 'd', `missing${i}`)), { code: 'ENOENT' });
+  }
+  // Below a file, and too long a name: the errors a plain directory gives (JS answers those).
+  writeFileSync(join(b1, 'd', 'file'), '');
+  writeFileSync(join(plain, 'd', 'file'), '');
+  t.is(errnoOf(() => statSync(m.path('d', 'file', 'x'))), errnoOf(() => statSync(join(plain, 'd', 'file', 'x'))));
+  t.is(errnoOf(() => statSync(m.path('d', 'n'.repeat(300)))), errnoOf(() => statSync(join(plain, 'd', 'n'.repeat(300)))));
+  const answered = ((await stats(m)).addon.get('LOOKUP') ?? 0) - before;
+  t.true(answered >= 100, `LOOKUPs answered in the addon: ${answered}`);
+  // It appears behind the mount on the second branch (the directory is not even there yet).
+  mkdirSync(join(b2, 'd'));
+  writeFileSync(join(b2, 'd', 'missing7'), 'here now');
+  t.is(statSync(m.path('d', 'missing7')).size, 8);
+});
+
+test('cache.negative-entry: a name nowhere is a negative entry the kernel keeps; a file created through the mount is still seen at once', async (t) => {
+  const m = await withMount(t, { options: ['cache.entry=0', 'cache.attr=60', 'cache.negative-entry=60', 'passthrough.io=off'] });
+  mkdirSync(m.src('d'));
+  t.true(statSync(m.path('d')).isDirectory());
+  for (let i = 0; i < 5; i++) t.throws(() => statSync(m.path('d', 'later')), { code: 'ENOENT' });
+  const counts = await stats(m);
+  t.true((counts.addon.get('LOOKUP') ?? 0) >= 1);
+  writeFileSync(m.path('d', 'later'), 'made through the mount');
+  t.is(statSync(m.path('d', 'later')).size, 22);
+});
