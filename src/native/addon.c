@@ -1754,13 +1754,17 @@ static int served_stat(const struct served_name *e, struct stat *st) {
   return b == e->branch && (uint64_t)st->st_dev == e->dev && (uint64_t)st->st_ino == e->ino && (st->st_mode & S_IFMT) == e->type;
 }
 
-// A LOOKUP of a name nowhere below a served directory: the same search over
-// every branch, all of them missing it, answered as lookup.ts refused()
-// does (a negative entry for cache.negative_entry, else ENOENT). 1 when
-// answered here.
+// A LOOKUP of a name nowhere below a served directory (found again as the
+// registered directory): the same search over every branch, all of them
+// missing it, answered as lookup.ts refused() does (a negative entry for
+// cache.negative_entry, else ENOENT). 1 when answered here.
 static int serve_negative(int devfd, uint64_t unique, uint64_t parent, const char *name, size_t namelen) {
   struct served_name *p = node_entry(parent);
-  if (!p || p->type != S_IFDIR) return 0;
+  struct stat st;
+  // The directory must still be where it was registered: after a rename of
+  // one of its ancestors its registered path names nothing, or another
+  // directory, and the name is to be looked for elsewhere (JS knows where).
+  if (!p || p->type != S_IFDIR || !served_stat(p, &st)) return 0;
   const char *dir = p->name + p->namelen + 1;
   size_t dirlen = strlen(dir);
   char path[PATH_MAX];
@@ -1769,7 +1773,6 @@ static int serve_negative(int devfd, uint64_t unique, uint64_t parent, const cha
   path[dirlen] = '/';
   memcpy(path + dirlen + 1, name, namelen);
   path[dirlen + 1 + namelen] = 0;
-  struct stat st;
   for (int b = 0; b < names.nbranches; b++)
     if (!missing(stat_beneath(names.branch_fd[b], path, &st))) return 0; // there (JS makes the node), or an error JS reports
   char msg[OUT_HEADER + ENTRY_OUT] = {0};

@@ -186,3 +186,19 @@ test('cache.negative-entry: a name nowhere is a negative entry the kernel keeps;
   writeFileSync(m.path('d', 'later'), 'made through the mount');
   t.is(statSync(m.path('d', 'later')).size, 22);
 });
+
+test('a name below a directory renamed through the mount is looked for under the new name, not the registered old path', async (t) => {
+  // Long-lived entries: after the rename the kernel walks b/sub from its own
+  // dentries and sends only the LOOKUP of x below sub, whose registered path
+  // is still a/sub.
+  const m = await withMount(t, { options: ['cache.entry=60', 'cache.attr=60', 'passthrough.io=off'] });
+  mkdirSync(m.path('a', 'sub'), { recursive: true });
+  for (let i = 0; i < 3; i++) t.true(statSync(m.path('a', 'sub')).isDirectory());
+  t.throws(() => statSync(m.path('a', 'sub', 'x')), { code: 'ENOENT' });
+  renameSync(m.path('a'), m.path('b'));
+  writeFileSync(m.src('b', 'sub', 'x'), 'found under the new name');
+  t.is(statSync(m.path('b', 'sub', 'x')).size, 24);
+  // And GETATTR of the moved directory itself.
+  t.true(statSync(m.path('b', 'sub')).isDirectory());
+  t.throws(() => statSync(m.path('a', 'sub')), { code: 'ENOENT' });
+});
