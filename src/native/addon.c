@@ -507,7 +507,11 @@ struct merge_out {
   uint32_t *offs;      // record i starts at offs[i]
   unsigned char *from; // record i's fd index
   size_t count, list_cap;
-  uint32_t *set;  // record offset + 1; 0 = empty
+  // Names seen: (name hash << 32) | (record offset + 1); 0 = empty. The
+  // hash is kept so probing and growing compare hashes first and touch a
+  // record only on a likely match (a 50,000-name directory: records are
+  // scattered over megabytes, so each touch is a cache miss).
+  uint64_t *set;
   size_t set_cap;
 };
 
@@ -525,13 +529,12 @@ static inline uint32_t rec_namelen(const unsigned char *r) {
 
 static int merge_set_grow(struct merge_out *m) {
   size_t cap = m->set_cap ? m->set_cap * 2 : 1024;
-  uint32_t *set = calloc(cap, sizeof *set);
+  uint64_t *set = calloc(cap, sizeof *set);
   if (!set) return -ENOMEM;
   for (size_t i = 0; i < m->set_cap; i++) {
-    uint32_t v = m->set[i];
+    uint64_t v = m->set[i];
     if (!v) continue;
-    const unsigned char *r = m->buf + v - 1;
-    size_t j = name_hash((const char *)r + DIRENT_HEAD, rec_namelen(r)) & (cap - 1);
+    size_t j = (size_t)(v >> 32) & (cap - 1);
     while (set[j]) j = (j + 1) & (cap - 1);
     set[j] = v;
   }
@@ -544,9 +547,11 @@ static int merge_set_grow(struct merge_out *m) {
 // Adds a record (the branch's own d_ino for now) unless the name is already there; 0 or -errno.
 static int merge_add(struct merge_out *m, uint64_t ino, unsigned char type, unsigned char index, const char *name, size_t nl) {
   if ((m->count + 1) * 2 > m->set_cap && merge_set_grow(m) != 0) return -ENOMEM;
-  size_t j = name_hash(name, nl) & (m->set_cap - 1);
+  uint32_t h = name_hash(name, nl);
+  size_t j = h & (m->set_cap - 1);
   for (; m->set[j]; j = (j + 1) & (m->set_cap - 1)) {
-    const unsigned char *r = m->buf + m->set[j] - 1;
+    if ((uint32_t)(m->set[j] >> 32) != h) continue;
+    const unsigned char *r = m->buf + (uint32_t)m->set[j] - 1;
     if (rec_namelen(r) == nl && memcmp(r + DIRENT_HEAD, name, nl) == 0) return 0;
   }
   size_t need = (DIRENT_HEAD + nl + 7) & ~(size_t)7;
@@ -576,7 +581,7 @@ static int merge_add(struct merge_out *m, uint64_t ino, unsigned char type, unsi
   memcpy(r + 16, &nl32, 4);
   memcpy(r + 20, &type32, 4);
   memcpy(r + DIRENT_HEAD, name, nl);
-  m->set[j] = (uint32_t)(m->len + 1);
+  m->set[j] = ((uint64_t)h << 32) | (uint32_t)(m->len + 1);
   m->offs[m->count] = (uint32_t)m->len;
   m->from[m->count] = index;
   m->len += need;
