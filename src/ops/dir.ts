@@ -66,16 +66,20 @@ function seeds(branches: readonly Branch[]): Buffer {
   return s;
 }
 
+/** Where a directory is simply not on a branch. */
+const NOT_A_DIR_HERE: ReadonlySet<number> = new Set([Errno.ENOENT, Errno.ENOTDIR]);
+
 async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Branch[]): Promise<Listing> {
   const fds: number[] = [];
   let firstError: unknown;
   try {
     for (const b of branches) {
       try {
-        fds.push(await sys.open(b.rootFd, atPath(rel), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW));
+        // At once on inline branches, and no Error for the usual "not on this branch".
+        const fd = sys.openIfPresent(b.rootFd, atPath(rel), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW, NOT_A_DIR_HERE);
+        fds.push((isPromise(fd) ? await fd : fd) ?? -1);
       } catch (e) {
-        const errno = knownErrno(e);
-        if (errno !== Errno.ENOENT && errno !== Errno.ENOTDIR) firstError ??= e;
+        firstError ??= e;
         fds.push(-1);
       }
     }
@@ -271,12 +275,9 @@ async function packedReaddirplus(ctx: OpContext, h: DirHandle, entries: PackedLi
   const fds = branches.map(() => -1);
   try {
     for (const i of entries.branchesIn(from, end)) {
-      try {
-        const fd = sys.open(branches[i]!.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW);
-        fds[i] = isPromise(fd) ? await fd : fd;
-      } catch {
-        // The directory left that branch: its names go out without attributes.
-      }
+      // The directory may have left that branch: its names then go out without attributes.
+      const fd = sys.openIfPresent(branches[i]!.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW, ANY_ERRNO);
+      fds[i] = (isPromise(fd) ? await fd : fd) ?? -1;
     }
     const out = Buffer.alloc(bytes);
     const info = new BigUint64Array(3 * (end - from));

@@ -248,6 +248,25 @@ export async function readdir(dir: number, path: Path): Promise<DirEntry[]> {
   return out;
 }
 
+/**
+ * openat, or undefined when the errno is in `missing` (no Error built: a
+ * directory listed on a pool is absent from most branches). At once when
+ * the call runs on the JS thread, like lstatIfPresent.
+ */
+export function openIfPresent(dir: number, path: Path, flags: number, missing: ReadonlySet<number>): MaybePromise<number | undefined> {
+  const settle = (r: number): number | undefined => {
+    if (r >= 0) {
+      if (slowFds.has(dir)) slowFds.add(r);
+      return r;
+    }
+    if (missing.has(-r)) return undefined;
+    throw new FsError(-r, 'openat', path);
+  };
+  const t = on(dir);
+  if (t === SYNC) return settle(SYNC.openat(dir, path, flags, 0) as number);
+  return Promise.resolve(t.openat(dir, path, flags, 0)).then(settle);
+}
+
 export async function open(dir: number, path: Path, flags: number, mode = 0): Promise<number> {
   const fd = check(await on(dir).openat(dir, path, flags, mode), 'openat', path);
   if (slowFds.has(dir)) slowFds.add(fd);
