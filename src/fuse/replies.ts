@@ -198,38 +198,20 @@ export class DirBuffer {
     return ((plus ? abi.EntryOut.size : 0) + abi.Dirent.size + nameLen + 7) & ~7;
   }
 
-  /** `off` is the cookie of the entry after this one. */
+  /** `off` is the cookie of the entry after this one; false when the record does not fit. */
   add(name: Buffer, ino: bigint, type: number, off: number, entry?: EntryReply): boolean {
-    const start = this.len;
-    const at = this.addRaw(name, 0, name.length, type, off);
-    if (at < 0) return false;
-    if (entry) writeEntry(this.buf, start, entry);
-    this.buf.writeBigUInt64LE(ino, at);
-    return true;
-  }
-
-  /**
-   * A record whose name is copied from src[nameStart, +nameLen) and whose
-   * ino the caller writes at the returned offset of `bytes` (8 bytes,
-   * little-endian); -1 when it does not fit. In a READDIRPLUS reply the
-   * entry part stays zero (nodeid 0: attributes not given). For listings
-   * kept as packed bytes: no Buffer view or BigInt per entry.
-   */
-  addRaw(src: Buffer, nameStart: number, nameLen: number, type: number, off: number): number {
-    const rec = DirBuffer.recordSize(nameLen, this.plus);
-    if (this.len + rec > this.buf.length) return -1;
+    const rec = DirBuffer.recordSize(name.length, this.plus);
+    if (this.len + rec > this.buf.length) return false;
+    // In a READDIRPLUS reply without `entry` the entry part stays zero (nodeid 0: attributes not given).
+    if (entry) writeEntry(this.buf, this.len, entry);
     const at = this.len + (this.plus ? abi.EntryOut.size : 0);
+    this.buf.writeBigUInt64LE(ino, at);
     writeU64(this.buf, off, at + 8);
-    this.buf.writeUInt32LE(nameLen, at + 16);
+    this.buf.writeUInt32LE(name.length, at + 16);
     this.buf.writeUInt32LE(type, at + 20);
-    src.copy(this.buf, at + abi.Dirent.size, nameStart, nameStart + nameLen);
+    name.copy(this.buf, at + abi.Dirent.size);
     this.len += rec;
-    return at;
-  }
-
-  /** The reply's bytes so far (for addRaw's caller to fill the ino in). */
-  get bytes(): Buffer {
-    return this.buf;
+    return true;
   }
 
   /** Would a record for this name still fit? (Checked before a lookup is counted.) */
