@@ -501,6 +501,14 @@ static uint64_t listed_ino(int calc, uint64_t seed, const unsigned char *rel, si
 
 #define DIRENT_HEAD 24
 
+// Branch i's devino seed from JS's listingSeeds buffer: [lo u32 LE][hi u32 LE].
+static uint64_t seed_at(const void *seeds, unsigned i) {
+  uint32_t lo, hi;
+  memcpy(&lo, (const unsigned char *)seeds + 8 * (size_t)i, 4);
+  memcpy(&hi, (const unsigned char *)seeds + 8 * (size_t)i + 4, 4);
+  return ((uint64_t)hi << 32) | lo;
+}
+
 struct merge_out {
   unsigned char *buf;  // dirent records
   size_t len, cap;
@@ -631,15 +639,11 @@ static napi_value js_readdir_merged_sync(napi_env env, napi_callback_info info) 
     // Now that every name is known: each record's shown inode number and cookie.
     for (size_t i = 0; i < m.count; i++) {
       unsigned char *r = m.buf + m.offs[i];
-      uint64_t ino, seed, off = i + 1;
+      uint64_t ino, off = i + 1;
       uint32_t type;
       memcpy(&ino, r, 8);
       memcpy(&type, r + 20, 4);
-      uint32_t lo, hi;
-      memcpy(&lo, (unsigned char *)seeds + 8 * m.from[i], 4);
-      memcpy(&hi, (unsigned char *)seeds + 8 * m.from[i] + 4, 4);
-      seed = ((uint64_t)hi << 32) | lo;
-      ino = listed_ino(calc, seed, rel, rl, r + DIRENT_HEAD, rec_namelen(r), type == DT_DIR, ino);
+      ino = listed_ino(calc, seed_at(seeds, m.from[i]), rel, rl, r + DIRENT_HEAD, rec_namelen(r), type == DT_DIR, ino);
       memcpy(r, &ino, 8);
       memcpy(r + 8, &off, 8);
     }
@@ -1937,9 +1941,7 @@ static napi_value js_readdir_plus_sync(napi_env env, napi_callback_info info) {
       memcpy(name, r + DIRENT_HEAD, nl);
       name[nl] = 0;
       if (fstatat(fds[b], name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        uint64_t seed;
-        memcpy(&seed, (const unsigned char *)seeds + 8 * b, 8); // [lo][hi] little-endian = the u64
-        uint64_t shown = listed_ino(calc, seed, rel, rl, (const unsigned char *)name, nl, S_ISDIR(st.st_mode), (uint64_t)st.st_ino);
+        uint64_t shown = listed_ino(calc, seed_at(seeds, b), rel, rl, (const unsigned char *)name, nl, S_ISDIR(st.st_mode), (uint64_t)st.st_ino);
         put_entry_out(o, 0, &t, &st, shown);
         put_u64(d, shown);
         put_u32(d + 20, (uint32_t)(st.st_mode & S_IFMT) >> 12);
