@@ -42,8 +42,11 @@ test('poll-spin=1000 (1 ms): the daemon mostly stays awake between one caller\'s
   const spinning = await sleepsPerRequest(t, 1000);
   const sleeping = await sleepsPerRequest(t, 0);
   t.log(`daemon sleeps per request: poll-spin=1000 ${spinning.perRequest.toFixed(2)}, poll-spin=0 ${sleeping.perRequest.toFixed(2)}; idle CPU over 2 s: ${spinning.idleTicks} and ${sleeping.idleTicks} ticks`);
-  t.true(sleeping.perRequest > 0.7, 'without spinning the daemon sleeps between requests');
-  t.true(spinning.perRequest < sleeping.perRequest / 2, 'spinning keeps it awake for the next request');
+  // Alone on the machine the daemon sleeps about twice per request without
+  // spinning; beside other test files it is often still busy when the next
+  // request comes (0.5 seen), so the floor is low and the comparison is the test.
+  t.true(sleeping.perRequest > 0.25, 'without spinning the daemon sleeps between requests');
+  t.true(spinning.perRequest < sleeping.perRequest / 3, 'spinning keeps it awake for the next request');
   // 2 s idle: a spin that did not stop would show ~200 ticks.
   t.true(spinning.idleTicks <= 10, `idle CPU with poll-spin=1000: ${spinning.idleTicks} ticks in 2 s`);
   t.true(sleeping.idleTicks <= 10);
