@@ -8,6 +8,8 @@ import { Opcode } from '../fuse/abi.js';
 import { enableTrace } from '../fuse/trace.js';
 import { AddonServedIo, NOT_SERVED, addonServedStats } from '../fuse/served-io.js';
 import { AddonLookups, NOT_SERVED_NAMES } from '../fuse/served-lookups.js';
+import { PlusAdvisor } from '../ops/plus-advisor.js';
+import { native } from '../native/index.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
 import { MemoryReturner } from '../sys/heap.js';
@@ -228,6 +230,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     kernel: NO_NOTICES,
     servedIo: addonServes ? new AddonServedIo(layered?.override !== undefined) : NOT_SERVED,
     servedNames: lookups ?? NOT_SERVED_NAMES,
+    plusAdvisor: new PlusAdvisor(config.readdirplus, () => (lookups ? native.servedFileLookups() : 0)),
   };
   if (lookups) {
     ctx.inodes.mirror = lookups;
@@ -264,7 +267,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       cacheSymlinks: config.cacheSymlinks,
       reader: config.reader === 'thread' ? 'thread' : 'poll',
       pollSpinUs: config.pollSpinUs,
-      readdirplus: config.readdirplus,
+      readdirplus: config.readdirplus !== 'false',
       killprivV2: config.handleKillprivV2,
       locks: config.locks === 'daemon',
       maxBackground: 64,
@@ -310,8 +313,12 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     void invalidateAll(session, ctx, log);
   });
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
+  const listingCounts = (): string => {
+    const { attributes, namesOnly } = ctx.plusAdvisor.counts();
+    return `${attributes}+attrs/${namesOnly}-names`;
+  };
   signals.set('SIGUSR2', () => {
-    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MiB gc=${memory.collections}`);
+    log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MiB gc=${memory.collections} listings=${listingCounts()}`);
     const byName = new Map([...session.stats].map(([op, st]) => [Opcode[op] ?? String(op), { ...st }]));
     const served = addonServedStats();
     for (const [name, st] of served) {

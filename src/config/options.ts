@@ -22,6 +22,9 @@ import { formatSize } from '../union/size.js';
 import { editBranches } from './branch-list.js';
 import { compatOptions } from './compat.js';
 import { readConfigFile } from './config-file.js';
+/** readdirplus: attributes with listings always, never, or as walks use them (ops/plus-advisor.ts). */
+export type ReaddirplusMode = 'auto' | 'true' | 'false';
+
 import { bool, integer, noValue, normalizeName, oneOf, OptionError, ReadOnlyOptionError, seconds, size, text, UnknownOptionError, withIgnored } from './values.js';
 
 export { OptionError, ReadOnlyOptionError, UnknownOptionError } from './values.js';
@@ -97,7 +100,7 @@ export interface Config {
   /** Answer FUSE_STATX (birth time); off, the kernel serves statx from its attribute cache. */
   statx: boolean;
   /** Offer READDIRPLUS (names with attributes) to the kernel. */
-  readdirplus: boolean;
+  readdirplus: ReaddirplusMode;
   /** HANDLE_KILLPRIV_V2: the daemon clears suid/sgid; the kernel no longer asks for security.capability before each write. */
   handleKillprivV2: boolean;
   /** Who keeps POSIX and flock locks: the kernel, on the mount's own inodes, or the daemon's lock table. */
@@ -156,7 +159,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   cacheSymlinks: false,
   cacheReaddir: false,
   statx: false,
-  readdirplus: true,
+  readdirplus: 'auto',
   handleKillprivV2: true,
   locks: 'kernel',
   dropcacheonclose: false,
@@ -234,6 +237,16 @@ function secondsOption(names: string[], key: KeysOfType<number>, doc: string, ru
 
 function choiceOption<K extends keyof Config>(names: string[], key: K, allowed: readonly (Config[K] & string)[], doc: string, runtime: boolean): OptionSpec {
   return { names, value: allowed.join('|'), doc, kind: 'option', runtime, apply: (c, v, n) => assign(c, key, oneOf(n, v, allowed)), format: (c) => c[key] as string };
+}
+
+/** auto, or a boolean in any spelling `bool` reads (bare: true), as before auto existed. */
+function readdirplusMode(name: string, v: string | undefined): ReaddirplusMode {
+  if (v === 'auto') return 'auto';
+  try {
+    return bool(name, v) ? 'true' : 'false';
+  } catch {
+    throw new OptionError(`option ${name} wants auto|true|false (also 1|0, yes|no, on|off), not '${v ?? ''}'`);
+  }
 }
 
 // --- policies -----------------------------------------------------------------------
@@ -457,12 +470,17 @@ export const optionTable: readonly OptionSpec[] = [
     'who keeps fcntl/flock locks taken through the mount: the kernel, on the mount\'s inodes (as with mergerfs; close then needs no FLUSH round trip), or braidfs\'s own lock table (the kernel sends every lock request and a FLUSH on each close)',
     false,
   ),
-  flagOption(
-    ['readdirplus'],
-    'readdirplus',
-    'answer directory listings with attributes (READDIRPLUS, the kernel choosing when): ls -l then costs one round trip per batch instead of one per file, while a walk that needs only names (find) pays for a stat and a kernel inode per entry; false lists names only, as mergerfs 2.33 does',
-    false,
-  ),
+  {
+    names: ['readdirplus'],
+    value: 'auto|true|false',
+    doc: 'directory listings with attributes (READDIRPLUS). true: the first batch of every listing comes with attributes, so ls -l and du cost one round trip per batch instead of one per file, but a walk that needs only names (find) pays a stat and a kernel inode per name. auto (default): braidfs sends names only while walks do not go on to stat what was listed, and attributes once they do, judged on sample listings (a LOOKUP of listed names gives it away). false: names only (READDIR), as mergerfs 2.33 does',
+    kind: 'option',
+    runtime: false,
+    example: 'auto',
+    // A bare -o readdirplus, or a boolean word, keeps its meaning from before auto existed.
+    apply: (c, v, n) => (c.readdirplus = readdirplusMode(n, v)),
+    format: (c) => c.readdirplus,
+  },
   flagOption(
     ['handle-killpriv-v2'],
     'handleKillprivV2',

@@ -30,6 +30,7 @@ export interface SessionConfig {
   pollSpinUs?: number;
   /** Let the kernel cache symlink targets (cache.symlinks). */
   cacheSymlinks?: boolean;
+  /** Negotiate READDIRPLUS (readdirplus=auto or true). */
   readdirplus: boolean;
   /** Clear suid/sgid in the daemon (HANDLE_KILLPRIV_V2) instead of a GETXATTR before every write. */
   killprivV2: boolean;

@@ -1349,6 +1349,9 @@ static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, se
 // What the addon answered, by kind (for the SIGUSR2 stats line).
 enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, N_SERVED_KINDS };
 static struct { double count[N_SERVED_KINDS], ns[N_SERVED_KINDS]; } served_stats;
+// LOOKUPs answered here that found something other than a directory: what
+// readdirplus=auto (ops/plus-advisor.ts) counts as a walk that wants attributes.
+static double served_file_lookups;
 
 static struct served_file *served_find(uint64_t fh) { return oa_find(&served, fh_hash(fh), served_file_is, &fh); }
 
@@ -1824,6 +1827,7 @@ static int serve_lookup(int devfd, const char *req, size_t n) {
   // The kernel counts the lookup only if it took the reply (not when the
   // LOOKUP was interrupted meanwhile).
   if (send_reply(devfd, msg, sizeof msg, unique, 0) == 0) e->pending++;
+  if (!S_ISDIR(st.st_mode)) served_file_lookups++;
   served_stats.count[LOOKUP]++;
   served_stats.ns[LOOKUP] += now_ns() - t0;
   return 1;
@@ -2001,6 +2005,11 @@ static napi_value js_serve_listed_names(napi_env env, napi_callback_info info) {
 
 // servedStats() → [count, ms] of each kind answered here: READ, WRITE,
 // LOOKUP (found), LOOKUP (nowhere), GETATTR (for SIGUSR2 stats).
+static napi_value js_served_file_lookups(napi_env env, napi_callback_info info) {
+  (void)info;
+  return make_num(env, served_file_lookups);
+}
+
 static napi_value js_served_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value arr;
@@ -2261,6 +2270,7 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("serveFile", js_serve_file),
     EXPORT("unserveFile", js_unserve_file),
     EXPORT("servedStats", js_served_stats),
+    EXPORT("servedFileLookups", js_served_file_lookups),
     EXPORT("serveName", js_serve_name),
     EXPORT("takeLookups", js_take_lookups),
     EXPORT("serveLookups", js_serve_lookups),

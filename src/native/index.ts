@@ -64,6 +64,8 @@ export interface NativeAddon {
   unserveFile(fh: number): void;
   /** What the addon answered, [count, ms] of each: READ, WRITE, LOOKUP of a served name, LOOKUP of a name nowhere, GETATTR. */
   servedStats(): number[];
+  /** How many of the LOOKUPs answered here found something other than a directory, ever. */
+  servedFileLookups(): number;
   /**
    * The poll reader answers LOOKUP(parent, name) itself while the getattr
    * search finds this same file again (addon.c "Names served here").

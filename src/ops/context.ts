@@ -12,6 +12,7 @@ import type { Logger } from '../sys/log.js';
 import type { HandleTable } from '../union/handles.js';
 import type { ServedIo } from '../fuse/served-io.js';
 import type { ServedNames } from '../fuse/served-lookups.js';
+import type { PlusAdvisor } from './plus-advisor.js';
 import type { InodeTable, Node } from '../union/inodes.js';
 import type { LockTable } from '../union/locks.js';
 import type { PassthroughTable } from '../union/passthrough.js';
@@ -81,6 +82,8 @@ export interface OpContext {
   readonly servedIo: ServedIo;
   /** The transport's own LOOKUP path for names handed out before (fuse/served-lookups.ts). */
   readonly servedNames: ServedNames;
+  /** Whether a listing's first READDIRPLUS batch carries attributes (readdirplus=auto). */
+  readonly plusAdvisor: PlusAdvisor;
 }
 
 /**

@@ -210,8 +210,12 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   // Work out which entries fit first, so that no lookup is counted for an
   // entry that is then left out of the reply.
   const { end, bytes } = fitting(entries, req.offset, req.size, true);
+  // readdirplus=auto (plus-advisor.ts). The kernel asks for attributes with
+  // a later batch only once children of the directory were looked up.
+  const attributes = req.offset !== 0 || ctx.plusAdvisor.attributesFor(h.node.id);
+  if (!attributes) ctx.plusAdvisor.listedNamesOnly(nonDirectories(entries, req.offset, end));
   const dirRel = relOf(ctx, h.node);
-  if (entries instanceof PackedListing && dirRel !== undefined && !ctx.layered) return packedReaddirplus(ctx, h, entries, dirRel, req.offset, end, bytes);
+  if (entries instanceof PackedListing && dirRel !== undefined && !ctx.layered) return packedReaddirplus(ctx, h, entries, dirRel, req.offset, end, bytes, attributes);
   const out = new DirBuffer(bytes, true);
   const batch: MergedEntry[] = [];
   for (let i = req.offset; i < end; i++) batch.push(entries.entry(i));
@@ -231,7 +235,7 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   };
   // Stats come back at once on branches served on the JS thread: no promise per entry.
   const statOf = (e: MergedEntry): MaybePromise<sys.Stat | undefined> => {
-    if (isDot(e.name) || dirRel === undefined) return undefined;
+    if (!attributes || isDot(e.name) || dirRel === undefined) return undefined;
     return then(dirFd(e.branch, e.dirRel ?? dirRel, e.dirRel !== undefined), (fd) => {
       if (fd === undefined) return undefined;
       let st: MaybePromise<sys.Stat | undefined>;
@@ -270,11 +274,21 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
  * reply as the entry-by-entry path above, without a Stat, an entry object
  * and a path per name.
  */
-async function packedReaddirplus(ctx: OpContext, h: DirHandle, entries: PackedListing, dirRel: Buffer, from: number, end: number, bytes: number): Promise<Buffer> {
+async function packedReaddirplus(
+  ctx: OpContext,
+  h: DirHandle,
+  entries: PackedListing,
+  dirRel: Buffer,
+  from: number,
+  end: number,
+  bytes: number,
+  attributes: boolean,
+): Promise<Buffer> {
   const branches = entries.branches;
+  // No directory fd: every name goes out without attributes.
   const fds = branches.map(() => -1);
   try {
-    for (const i of entries.branchesIn(from, end)) {
+    for (const i of attributes ? entries.branchesIn(from, end) : []) {
       // The directory may have left that branch: its names then go out without attributes.
       const fd = sys.openIfPresent(branches[i]!.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW, ANY_ERRNO);
       fds[i] = (isPromise(fd) ? await fd : fd) ?? -1;
@@ -283,6 +297,7 @@ async function packedReaddirplus(ctx: OpContext, h: DirHandle, entries: PackedLi
     const info = new BigUint64Array(3 * (end - from));
     const wrote = native.readdirPlusSync(entries.packed, from, end, fds, out, ctx.timeouts.entry, ctx.timeouts.attr, dirRel, listingCalcCode(ctx.pool.options.inodecalc), seeds(branches), info);
     if (wrote < 0) throw new FsError(-wrote, 'readdirplus', dirRel);
+    if (!attributes) return out.subarray(0, wrote);
     const nodes: Array<Node | undefined> = [];
     for (let k = 0, at = 0; at < wrote; k++) {
       const nameLen = out.readUInt32LE(at + PLUS_NAMELEN);
@@ -302,6 +317,13 @@ async function packedReaddirplus(ctx: OpContext, h: DirHandle, entries: PackedLi
   } finally {
     for (const fd of fds) if (fd >= 0) sys.closeQuietly(fd);
   }
+}
+
+/** How many of entries [from, end) are not directories (what readdirplus=auto weighs). */
+function nonDirectories(entries: Listing, from: number, end: number): number {
+  let n = 0;
+  for (let i = from; i < end; i++) if (entries.type(i) !== DT_DIR) n++; // "." and ".." are directories
+  return n;
 }
 
 export async function releasedir(ctx: OpContext, req: Req<Opcode.RELEASEDIR>): Promise<void> {

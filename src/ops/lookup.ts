@@ -5,6 +5,7 @@ import type { EntryReply } from '../fuse/replies.js';
 import { Errno, ErrnoAnswer, FsError, knownErrno } from '../sys/errno.js';
 import { isRefusal, PolicyError, type Refusal } from '../../policies/types.js';
 import type { Node } from '../union/inodes.js';
+import type { Branch } from '../union/branches.js';
 import { isReservedName } from '../union/whiteout.js';
 import { SCRATCH_NAME } from '../union/scratch.js';
 import * as sys from '../sys/fs.js';
@@ -33,18 +34,24 @@ export function lookup(ctx: OpContext, req: Req<Opcode.LOOKUP>): MaybePromise<En
     return then(statNode(ctx, target), (attr) => entryFor(ctx, target, attr));
   }
   const rel = ctx.inodes.childPath(parent, req.name);
-  let found: MaybePromise<EntryReply | ErrnoAnswer>;
+  let answer: MaybePromise<EntryReply | ErrnoAnswer>;
   try {
-    if (ctx.layered) found = lookupLayered(ctx, parent, req.name, rel);
+    if (ctx.layered) answer = lookupLayered(ctx, parent, req.name, rel);
     // The name is found where the getattr policy looks (ff: the first branch that has it).
     else
-      found = then(ctx.pool.trySelect('getattr', rel), (sel) =>
-        isRefusal(sel) ? refused(ctx, sel) : then(sel.stat(sel.first), (st) => remember(ctx, parent, req.name, sel.first, rel, st)),
+      answer = then(ctx.pool.trySelect('getattr', rel), (sel) =>
+        isRefusal(sel) ? refused(ctx, sel) : then(sel.stat(sel.first), (st) => found(ctx, parent, req.name, sel.first, rel, st)),
       );
   } catch (e) {
     return negativeOrThrow(ctx, e);
   }
-  return isPromise(found) ? found.catch((e: unknown) => negativeOrThrow(ctx, e)) : found;
+  return isPromise(answer) ? answer.catch((e: unknown) => negativeOrThrow(ctx, e)) : answer;
+}
+
+/** The kernel learns parent/name: counted for readdirplus=auto (a looked-up file says listings should carry attributes), then remembered. */
+function found(ctx: OpContext, parent: Node, name: Buffer, b: Branch, rel: Buffer, st: sys.Stat): EntryReply {
+  if (!sys.isDir(st.mode)) ctx.plusAdvisor.lookedUp(parent.id);
+  return remember(ctx, parent, name, b, rel, st);
 }
 
 /** ENOENT as a negative entry the kernel may cache, when the user asked for that (cache.negative-entry); other errors as they are. */
@@ -60,7 +67,7 @@ async function lookupLayered(ctx: OpContext, parent: Node, name: Buffer, rel: Bu
   if (!top) throw new FsError(Errno.ENOENT, 'lookup', rel);
   const loc = branchLoc(top.branch, top.rel);
   const st = await shownStat(ctx, top.branch, loc, await sys.lstat(loc.dir, loc.path));
-  return remember(ctx, parent, name, top.branch, rel, st);
+  return found(ctx, parent, name, top.branch, rel, st);
 }
 
 export function forget(ctx: OpContext, items: ReadonlyArray<readonly [bigint, bigint]>): void {

@@ -15,6 +15,8 @@ export interface Listing {
   /** Byte length of entry i's name (to size a reply before building entries). */
   nameLength(i: number): number;
   entry(i: number): MergedEntry;
+  /** Entry i's d_type (DT_*). */
+  type(i: number): number;
   /** The READDIR reply for entries [from, end), cookie = index + 1; `bytes` is their size (DirBuffer.recordSize). */
   readdirReply(from: number, end: number, bytes: number): Buffer;
 }
@@ -29,6 +31,9 @@ export class ArrayListing implements Listing {
   }
   entry(i: number): MergedEntry {
     return this.entries[i]!;
+  }
+  type(i: number): number {
+    return this.entries[i]!.type;
   }
   readdirReply(from: number, end: number, bytes: number): Buffer {
     const out = new DirBuffer(bytes, false);
@@ -87,6 +92,10 @@ export class PackedListing implements Listing {
     const r = this.records;
     const name = r.subarray(p + NAME, p + NAME + r.readUInt32LE(p + NAMELEN));
     return { name, type: r.readUInt32LE(p + TYPE), branch: this.branches[this.from[i]!]!, ino: r.readBigUInt64LE(p) };
+  }
+
+  type(i: number): number {
+    return this.records.readUInt32LE(this.offsets[i]! + TYPE);
   }
 
   readdirReply(from: number, end: number): Buffer {

@@ -174,14 +174,72 @@ test('locks=daemon: the kernel sends lock requests and a FLUSH on each close', a
   t.is(r.status, 42);
 });
 
-test('readdirplus=true (default): ls -l is served by READDIRPLUS, without a LOOKUP per file', async (t) => {
-  const m = await withMount(t, { options: [noPassthrough, 'cache.entry=60', 'cache.attr=60'] });
+test('readdirplus=true: ls -l is served by READDIRPLUS, without a LOOKUP per file', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'cache.entry=60', 'cache.attr=60', 'readdirplus=true'] });
   for (let i = 0; i < 20; i++) writeFileSync(m.src(`f${i}`), 'x');
   const ls = spawnSync('ls', ['-l', m.path()], { encoding: 'utf8' });
   t.is(ls.stdout.split('\n').filter((l) => / f\d+$/.test(l)).length, 20);
   const n = await requestCounts(m);
   t.true((n.get('READDIRPLUS') ?? 0) >= 1);
   t.true((n.get('LOOKUP') ?? 0) < 20, `LOOKUPs: ${n.get('LOOKUP')}`);
+});
+
+/** The daemon's node count and its listings sent with attributes and names-only, from its SIGUSR2 stats line. */
+async function listingStats(m: { pid: number; log(): string }): Promise<{ nodes: number; attrs: number; names: number }> {
+  const before = m.log().length;
+  process.kill(m.pid, 'SIGUSR2');
+  const whole = /stats: nodes=(\d+) [^\n]* listings=(\d+)\+attrs\/(\d+)-names\n/;
+  await waitFor(() => whole.test(m.log().slice(before)), 5000);
+  const x = whole.exec(m.log().slice(before));
+  if (!x) throw new Error(`no stats line:\n${m.log()}`);
+  return { nodes: Number(x[1]), attrs: Number(x[2]), names: Number(x[3]) };
+}
+
+test('readdirplus=auto (default): a walk that needs only names gets names only; one that stats what it lists gets attributes from its second directory on, and they are right', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'cache.entry=60', 'cache.attr=60'] });
+  const DIRS = 20;
+  const FILES = 40;
+  for (let d = 0; d < 2 * DIRS; d++) {
+    mkdirSync(m.src(`d${d}`));
+    for (let i = 0; i < FILES; i++) {
+      writeFileSync(m.src(`d${d}`, `f${i}`), 'x'.repeat(i));
+      chmodSync(m.src(`d${d}`, `f${i}`), i % 2 ? 0o640 : 0o755);
+    }
+  }
+  // find-like, from another process: names and d_type only (scandir's is_dir needs no stat).
+  const walk = ['import os, sys', 'for d in sys.argv[2:]:', '    [e.is_dir() for e in os.scandir(os.path.join(sys.argv[1], d))]'].join('\n');
+  const dirs = (from: number): string[] => Array.from({ length: DIRS }, (_, k) => `d${from + k}`);
+  t.is(spawnSync('python3', ['-c', walk, m.path(), ...dirs(0)]).status, 0);
+  const afterFind = await listingStats(m);
+  t.is(afterFind.attrs, 0, 'no listing carried attributes');
+  t.true(afterFind.names >= DIRS, `listings names-only: ${afterFind.names}`);
+  // Attributes would have given the kernel a node per file (DIRS * FILES).
+  t.true(afterFind.nodes < DIRS + 10, `nodes after a names-only walk of ${DIRS * FILES} files: ${afterFind.nodes}`);
+
+  // du-like: each directory listed, then every name lstat'ed.
+  const lookupsBefore = (await requestCounts(m)).get('LOOKUP') ?? 0;
+  const statWalk = [
+    'import os, sys, json',
+    'out = {}',
+    'for d in sys.argv[2:]:',
+    '    for e in os.scandir(os.path.join(sys.argv[1], d)):',
+    '        s = os.lstat(e.path)',
+    '        out[d + "/" + e.name] = [s.st_mode, s.st_size, s.st_mtime_ns, s.st_nlink]',
+    'print(json.dumps(out))',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', statWalk, m.path(), ...dirs(DIRS)], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const seen = JSON.parse(r.stdout) as Record<string, number[]>;
+  t.is(Object.keys(seen).length, DIRS * FILES);
+  for (const [rel, got] of Object.entries(seen)) {
+    const want = statSync(m.src(rel));
+    t.deepEqual(got, [want.mode, want.size, Number(statSync(m.src(rel), { bigint: true }).mtimeNs), want.nlink], rel);
+  }
+  const lookups = ((await requestCounts(m)).get('LOOKUP') ?? 0) - lookupsBefore;
+  const afterDu = await listingStats(m);
+  t.true(afterDu.attrs >= DIRS - 3, `listings with attributes during the stat walk: ${afterDu.attrs} of ${DIRS}`);
+  // One LOOKUP per directory, plus one per file of the names-only sample(s) that switched attributes on.
+  t.true(lookups <= DIRS + 3 * FILES, `LOOKUPs during a stat walk of ${DIRS * FILES} files: ${lookups}`);
 });
 
 test('readdirplus=false: listings carry names only (READDIR), and ls -l still shows every file right', async (t) => {

@@ -57,7 +57,7 @@ test.serial('nodes handed out by listings (READDIRPLUS written by the addon) are
     for (const r of [a, b]) mkdirSync(join(r, `d${d}`));
     for (let i = 0; i < 50; i++) writeFileSync(join(i % 2 ? a : b, `d${d}`, `f${i}`), '');
   }
-  const m = await withMount(t, { source: `${a}:${b}`, options: ['cache.entry=60', 'cache.attr=60'] });
+  const m = await withMount(t, { source: `${a}:${b}`, options: ['cache.entry=60', 'cache.attr=60', 'readdirplus=true'] });
   // A listing with attributes per directory: the kernel takes a node for every name.
   for (let d = 0; d < 40; d++) t.is(spawnSync('ls', ['-l', m.path(`d${d}`)]).status, 0);
   const held = await nodeCount(m);

@@ -99,7 +99,7 @@ test('the defaults', (t) => {
     cacheSymlinks: false,
     cacheReaddir: false,
     statx: false,
-    readdirplus: true,
+    readdirplus: 'auto',
     handleKillprivV2: true,
     locks: 'kernel',
     dropcacheonclose: false,
@@ -135,6 +135,13 @@ test('passthrough.io rejects other values, naming the option and the choices', (
     rejects(t, () => with1(bad), 'passthrough.io', 'off|ro|wo|rw');
   }
   rejects(t, () => with1('passthrough=yes'), 'passthrough', 'off|ro|wo|rw');
+});
+
+test('readdirplus takes auto, or a boolean as before auto existed (bare: true)', (t) => {
+  t.is(with1('readdirplus=auto').readdirplus, 'auto');
+  for (const v of ['readdirplus', 'readdirplus=true', 'readdirplus=1', 'readdirplus=on']) t.is(with1(v).readdirplus, 'true', v);
+  for (const v of ['readdirplus=false', 'readdirplus=0', 'readdirplus=no']) t.is(with1(v).readdirplus, 'false', v);
+  rejects(t, () => with1('readdirplus=sometimes'), 'readdirplus', 'auto|true|false');
 });
 
 test('the cache timeouts and their aliases take seconds', (t) => {

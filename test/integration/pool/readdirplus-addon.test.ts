@@ -9,11 +9,12 @@
 // LOOKUPs are answered there).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, withMount, type Mounted } from '../../helpers/mount.js';
 import { run, sleep, waitFor } from '../util.js';
 
+const O_PATH = 0o10000000;
 const NON_UTF8 = Buffer.from([0x6e, 0x6f, 0x6e, 0xff, 0xfe]);
 
 function populate(a: string, b: string): void {
@@ -61,7 +62,7 @@ test('READDIRPLUS written by the addon: attributes of the winning branch file, d
   const a = makeTempDir('braidfs-rdp-a-');
   const b = makeTempDir('braidfs-rdp-b-');
   populate(a, b);
-  const m = await withMount(t, { source: `${a}:${b}`, options: ['cache.entry=0.5', 'cache.attr=0.5', 'passthrough.io=off'] });
+  const m = await withMount(t, { source: `${a}:${b}`, options: ['cache.entry=0.5', 'cache.attr=0.5', 'passthrough.io=off', 'readdirplus=true'] });
   const listed = await listWithStats(m.path('d'));
   t.is(listed.length, 60 + 7, `names listed: ${listed.map((e) => Buffer.from(e.name, 'hex').toString('latin1')).join(' ')}`);
   t.is(new Set(listed.map((e) => e.name)).size, listed.length, 'each name once');
@@ -86,6 +87,11 @@ test('READDIRPLUS written by the addon: attributes of the winning branch file, d
     'the first branch wins "both"',
   );
   // The names handed out by READDIRPLUS, looked up again once expired, are answered by the addon.
+  // Held open (O_PATH) meanwhile, so that a drop_caches by a test running
+  // beside this one cannot make the kernel forget them (a forgotten name is
+  // no longer served, and its LOOKUP goes to JS).
+  const pins = listed.map((e) => openSync(Buffer.concat([Buffer.from(m.path('d') + '/'), Buffer.from(e.name, 'hex')]), O_PATH | constants.O_NOFOLLOW));
+  t.teardown(() => pins.forEach((fd) => closeSync(fd)));
   const before = await addonLookups(m);
   await sleep(700);
   // Straight lstat of each name, no listing first: a LOOKUP per expired name.
