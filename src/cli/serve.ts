@@ -9,6 +9,7 @@ import { enableTrace } from '../fuse/trace.js';
 import { AddonServedIo, NOT_SERVED, addonServedStats } from '../fuse/served-io.js';
 import { AddonLookups, NOT_SERVED_NAMES } from '../fuse/served-lookups.js';
 import { PlusAdvisor } from '../ops/plus-advisor.js';
+import { listingsReadSoFar } from '../ops/dir.js';
 import { native } from '../native/index.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
@@ -315,7 +316,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   const listingCounts = (): string => {
     const { attributes, namesOnly } = ctx.plusAdvisor.counts();
-    return `${attributes}+attrs/${namesOnly}-names`;
+    return `${listingsReadSoFar()}-read/${attributes}+attrs/${namesOnly}-names`;
   };
   signals.set('SIGUSR2', () => {
     log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MiB gc=${memory.collections} listings=${listingCounts()}`);

@@ -3,10 +3,14 @@
 // A directory of the union is the merge of that directory on every branch,
 // in list order, deduplicated by name: the first branch that has a name
 // wins, its type and inode are used (mergerfs's readdir). The handle lists
-// once at opendir (and again when the kernel rewinds to offset 0 after
-// reading), so cookies are positions in one listing and stay valid however
-// the directory changes meanwhile. The handle also holds the directory open
-// on its first branch, so it can still be stat'ed and listed after rmdir.
+// once, at its first READDIR (and again when the kernel rewinds to offset 0
+// after reading), so cookies are positions in one listing and stay valid
+// however the directory changes meanwhile. Not at OPENDIR: many opens of a
+// directory never read it (a dirfd for openat, fchdir or fsync), and with
+// cache.readdir the kernel answers from its own copy while the directory is
+// unchanged; reading every branch's directory for those was wasted. The
+// handle also holds the directory open on its first branch, so it can still
+// be stat'ed and listed after rmdir.
 // READDIRPLUS stats the entries of one reply and counts a lookup for each
 // entry it hands out, as the kernel's FORGETs will expect.
 import { constants } from 'node:os';
@@ -156,19 +160,17 @@ export async function opendir(ctx: OpContext, req: Req<Opcode.OPENDIR>): Promise
   }
   if (!opened) throw firstError instanceof Error ? firstError : new FsError(Errno.ENOENT, 'opendir');
   const h = ctx.handles.addDir(node, opened.b, opened.fd);
-  try {
-    h.entries = await listingOf(ctx, rel);
-  } catch (e) {
-    ctx.handles.remove(h.fh);
-    sys.closeQuietly(opened.fd);
-    throw e;
-  }
   // cache.readdir: the kernel keeps listings (it drops them itself when it changes the directory).
   return { fh: h.fh, openFlags: ctx.cache.readdir ? abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE : 0, backingId: 0 };
 }
 
+/** Merged listings read so far (for the stats line): a directory opened and never read costs none. */
+let listingsRead = 0;
+export const listingsReadSoFar = (): number => listingsRead;
+
 async function listing(ctx: OpContext, h: DirHandle, offset: number): Promise<Listing> {
   if (!h.entries || (offset === 0 && h.served)) {
+    listingsRead++;
     const rel = relOf(ctx, h.node);
     // A directory that lost its name is listed through the fd we hold.
     h.entries = rel === undefined ? new ArrayListing((await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch }))) : await listingOf(ctx, rel);

@@ -33,8 +33,8 @@ export interface DirHandle {
   /** Open on that branch's directory, so it can still be stat'ed after rmdir. */
   readonly fd: number;
   /**
-   * The merged listing, taken at opendir and again when the kernel rewinds
-   * to 0 after having read some. Cookies are indices into it, so they stay
+   * The merged listing, taken at the first READDIR and again when the kernel
+   * rewinds to 0 after having read some (undefined until then). Cookies are indices into it, so they stay
    * valid for the life of the handle whatever happens meanwhile.
    */
   entries: Listing | undefined;

@@ -5,7 +5,7 @@ import test from 'ava';
 import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { withMount } from '../helpers/mount.js';
-import { waitFor } from './util.js';
+import { requestCounts, waitFor } from './util.js';
 
 /** Puts back a file's exact mtime (ns) after a change behind the mount, so nothing but content changed. */
 function restoreMtime(path: string, mtimeNs: bigint): void {
@@ -98,6 +98,24 @@ test('cache.readdir: listings are cached, yet a file made or removed through the
   t.deepEqual(readdirSync(m.path('d')), ['b'], 'a cached listing does not see a change behind the mount (same mtime)');
 });
 
+test('a directory is listed at its first read: opened only as a dirfd it costs no listing; with cache.readdir a listing the kernel kept costs none either', async (t) => {
+  for (const cacheReaddir of [false, true]) {
+    const m = await withMount(t, { options: [`cache.readdir=${cacheReaddir}`, 'cache.entry=60', 'cache.attr=60'] });
+    mkdirSync(m.src('d'));
+    for (let i = 0; i < 50; i++) writeFileSync(m.src('d', `f${i}`), '');
+    const list = ['import os, sys', 'print(len(os.listdir(sys.argv[1])))'].join('\n');
+    // Opened, used as a dirfd and closed, never read (as fts, tar and openat users do).
+    const dirfd = ['import os, sys', 'for _ in range(20):', '    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)', '    os.stat("f1", dir_fd=fd)', '    os.close(fd)'].join('\n');
+    const before = (await listingStats(m)).read;
+    t.is(spawnSync('python3', ['-c', dirfd, m.path('d')]).status, 0);
+    t.is((await listingStats(m)).read, before, `cache.readdir=${cacheReaddir}: 20 opens without a read list nothing`);
+    t.is(spawnSync('python3', ['-c', list, m.path('d')], { encoding: 'utf8' }).stdout.trim(), '50');
+    t.is((await listingStats(m)).read, before + 1, `cache.readdir=${cacheReaddir}: one read, one listing`);
+    t.is(spawnSync('python3', ['-c', list, m.path('d')], { encoding: 'utf8' }).stdout.trim(), '50');
+    t.is((await listingStats(m)).read, before + (cacheReaddir ? 1 : 2), `cache.readdir=${cacheReaddir}: a second read lists again only without the kernel's cache`);
+  }
+});
+
 test('cache.symlinks: targets are cached, yet a symlink replaced through the mount reads its new target', async (t) => {
   const m = await withMount(t, { options: ['cache.symlinks=true', 'cache.entry=60', 'cache.attr=60'] });
   symlinkSync('first', m.path('l'));
@@ -147,16 +165,6 @@ test('statx=true: statx gives the branch file\'s birth time, and follows changes
   t.is(statSync(m.path('f')).size, 3);
 });
 
-/** The daemon's per-opcode request counts, from its SIGUSR2 stats line. */
-async function requestCounts(m: { pid: number; log(): string }): Promise<Map<string, number>> {
-  const before = m.log().length;
-  process.kill(m.pid, 'SIGUSR2');
-  // The whole line: stderr may arrive in pieces.
-  const whole = /stats: requests[^\n]*\n/;
-  await waitFor(() => whole.test(m.log().slice(before)), 5000);
-  const line = whole.exec(m.log().slice(before))?.[0] ?? '';
-  return new Map([...line.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((x) => [x[1]!, Number(x[2])]));
-}
 
 test('locks=kernel (default): close sends no FLUSH, and locks still exclude other processes', async (t) => {
   const m = await withMount(t, { options: [noPassthrough] });
@@ -184,15 +192,15 @@ test('readdirplus=true: ls -l is served by READDIRPLUS, without a LOOKUP per fil
   t.true((n.get('LOOKUP') ?? 0) < 20, `LOOKUPs: ${n.get('LOOKUP')}`);
 });
 
-/** The daemon's node count and its listings sent with attributes and names-only, from its SIGUSR2 stats line. */
-async function listingStats(m: { pid: number; log(): string }): Promise<{ nodes: number; attrs: number; names: number }> {
+/** The daemon's node count, the merged listings it read, and its listings sent with attributes and names-only, from its SIGUSR2 stats line. */
+async function listingStats(m: { pid: number; log(): string }): Promise<{ nodes: number; read: number; attrs: number; names: number }> {
   const before = m.log().length;
   process.kill(m.pid, 'SIGUSR2');
-  const whole = /stats: nodes=(\d+) [^\n]* listings=(\d+)\+attrs\/(\d+)-names\n/;
+  const whole = /stats: nodes=(\d+) [^\n]* listings=(\d+)-read\/(\d+)\+attrs\/(\d+)-names\n/;
   await waitFor(() => whole.test(m.log().slice(before)), 5000);
   const x = whole.exec(m.log().slice(before));
   if (!x) throw new Error(`no stats line:\n${m.log()}`);
-  return { nodes: Number(x[1]), attrs: Number(x[2]), names: Number(x[3]) };
+  return { nodes: Number(x[1]), read: Number(x[2]), attrs: Number(x[3]), names: Number(x[4]) };
 }
 
 test('readdirplus=auto (default): a walk that needs only names gets names only; one that stats what it lists gets attributes from its second directory on, and they are right', async (t) => {

@@ -151,3 +151,15 @@ export async function writeMount(p: string, data: string): Promise<void> {
   const r = await run('sh', ['-c', 'printf %s "$1" > "$0"', p, data], { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`write ${p}: ${r.timedOut ? 'timed out' : r.stderr}`);
 }
+
+/** The daemon's per-opcode request counts, from its SIGUSR2 stats line. */
+export async function requestCounts(m: { pid: number; log(): string }): Promise<Map<string, number>> {
+  const before = m.log().length;
+  process.kill(m.pid, 'SIGUSR2');
+  // The whole line: stderr may arrive in pieces.
+  const whole = /stats: requests[^\n]*\n/;
+  await waitFor(() => whole.test(m.log().slice(before)), 5000);
+  const line = whole.exec(m.log().slice(before))?.[0] ?? '';
+  return new Map([...line.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((x) => [x[1]!, Number(x[2])]));
+}
+
