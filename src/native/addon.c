@@ -1719,6 +1719,15 @@ static int stat_beneath(int rootfd, const char *path, struct stat *st) {
 static void put_u64(char *p, uint64_t v) { memcpy(p, &v, 8); }
 static void put_u32(char *p, uint32_t v) { memcpy(p, &v, 4); }
 
+// st_blksize as shown: a directory's sized to its listing (the rule and why:
+// src/ops/blksize.ts shownBlksize), a file's as on its branch.
+static uint32_t shown_blksize(const struct stat *st) {
+  if (!S_ISDIR(st->st_mode)) return (uint32_t)st->st_blksize;
+  uint64_t b = 32 * 1024, want = 8 * (uint64_t)(st->st_size > 0 ? st->st_size : 0);
+  while (b < 1024 * 1024 && b < want) b *= 2;
+  return (uint32_t)b;
+}
+
 // A struct fuse_attr for `st`, shown as st_ino `shown`: what replies.ts writeAttr writes.
 static void put_attr(char *a, const struct stat *st, uint64_t shown) {
   put_u64(a, shown);
@@ -1735,7 +1744,7 @@ static void put_attr(char *a, const struct stat *st, uint64_t shown) {
   put_u32(a + 68, (uint32_t)st->st_uid);
   put_u32(a + 72, (uint32_t)st->st_gid);
   put_u32(a + 76, (uint32_t)st->st_rdev);
-  put_u32(a + 80, (uint32_t)st->st_blksize);
+  put_u32(a + 80, shown_blksize(st));
 }
 
 // A struct fuse_entry_out (zeroed by the caller) for `st`, shown as st_ino

@@ -13,6 +13,7 @@ import type { HandleTable } from '../union/handles.js';
 import type { ServedIo } from '../fuse/served-io.js';
 import type { ServedNames } from '../fuse/served-lookups.js';
 import type { PlusAdvisor } from './plus-advisor.js';
+import { shownBlksize } from './blksize.js';
 import type { InodeTable, Node } from '../union/inodes.js';
 import type { LockTable } from '../union/locks.js';
 import type { PassthroughTable } from '../union/passthrough.js';
@@ -265,7 +266,7 @@ async function shownLayeredStat(l: Layered, b: Branch, loc: Loc, st: Stat): Prom
 
 /** The attributes the kernel sees: the branch file's stat with the pool's inode number. */
 export function toAttr(ctx: OpContext, b: Branch, rel: Buffer, st: Stat): FuseAttr {
-  return { ...st, ino: ctx.pool.inode(b, rel, st) };
+  return { ...st, ino: ctx.pool.inode(b, rel, st), blksize: shownBlksize(st.mode, st.size, st.blksize) };
 }
 
 export function entryFor(ctx: OpContext, node: Node, attr: FuseAttr): EntryReply {

@@ -3,6 +3,7 @@
 // (func.getattr=ff) shows the same copy (reference §3.4, §3.5). Listings
 // through getdents (node), READDIRPLUS (`ls -l`) and find agree.
 import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { run } from '../util.js';
 import { errnoOf, FILL, makeBranches, mountBraidfs, put, putDir, type BranchDef, type Fixture } from './fixture.js';
@@ -76,6 +77,33 @@ const PY_INODES = [
   'import os, sys',
   'for e in sorted(os.scandir(sys.argv[1]), key=lambda e: e.name):',
   "    print(e.name, e.inode(), os.lstat(e.path).st_ino, 'same' if e.inode() == os.lstat(e.path).st_ino else 'DIFFERENT')",
+].join('\n');
+
+/**
+ * The names of DIR read with raw getdents64 calls of 4 KiB: the kernel then
+ * asks for 4 KiB batches (glibc would ask for the directory's st_blksize,
+ * which for a big directory holds it all), so this walks the cookies from
+ * batch to batch.
+ */
+const PY_SMALL_GETDENTS = [
+  'import ctypes, os, platform, sys',
+  "nr = {'x86_64': 217, 'aarch64': 61}[platform.machine()]",
+  'libc = ctypes.CDLL(None, use_errno=True)',
+  'fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)',
+  'buf = ctypes.create_string_buffer(4096)',
+  'batches = 0',
+  'while True:',
+  '    n = libc.syscall(nr, fd, buf, 4096)',
+  '    if n < 0: sys.exit(ctypes.get_errno())',
+  '    if n == 0: break',
+  '    batches += 1',
+  '    raw, off = buf.raw, 0',
+  '    while off < n:',
+  "        reclen = int.from_bytes(raw[off + 16:off + 18], 'little')",
+  "        name = raw[off + 19:off + reclen].split(b'\\0', 1)[0]",
+  "        if name not in (b'.', b'..'): print(name.decode())",
+  '        off += reclen',
+  "print(batches, file=sys.stderr)",
 ].join('\n');
 
 const sorted = (m: Map<string, string>): Array<[string, string]> => [...m].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
@@ -186,4 +214,12 @@ test.serial(`a ${N + 2}-entry directory split over two branches: every name once
 
   // Listing twice gives the same answer (offsets are stable, nothing is lost or repeated).
   t.deepEqual(readdirSync(dir).sort(), [...want.keys()].sort());
+
+  // In many small batches: each resumes at the cookie the last one ended on.
+  const small = spawnSync('python3', ['-c', PY_SMALL_GETDENTS, dir], { encoding: 'utf8' });
+  t.is(small.status, 0, small.stderr);
+  t.true(Number(small.stderr.trim()) > 10, `getdents64 calls of 4 KiB: ${small.stderr.trim()}`);
+  const names = small.stdout.split('\n').filter(Boolean);
+  t.is(new Set(names).size, names.length, '4 KiB batches: each name once');
+  t.deepEqual(names.sort(), [...want.keys()].sort(), '4 KiB batches: every name');
 });
