@@ -315,8 +315,8 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   });
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   const listingCounts = (): string => {
-    const { attributes, namesOnly } = ctx.plusAdvisor.counts();
-    return `${listingsReadSoFar()}-read/${attributes}+attrs/${namesOnly}-names`;
+    const { attributes, namesOnly, sampled } = ctx.plusAdvisor.counts();
+    return `${listingsReadSoFar()}-read/${attributes}+attrs/${namesOnly}-names/${sampled}~sampled`;
   };
   signals.set('SIGUSR2', () => {
     log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MiB gc=${memory.collections} listings=${listingCounts()}`);

@@ -31,6 +31,7 @@ import { ArrayListing, PackedListing, type Listing } from '../union/listing.js';
 import { native } from '../native/index.js';
 import { fileType, identity, relOf, remember, shownStat, type OpContext } from './context.js';
 import { LAYERED_HIDDEN_AT_ROOT, layeredListing } from './layered.js';
+import { SPARSE, type ListingKind } from './plus-advisor.js';
 import { CONTROL_NAME } from './control.js';
 
 const DT_DIR = 4;
@@ -213,16 +214,17 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   const entries = await listing(ctx, h, req.offset);
   // readdirplus=auto (plus-advisor.ts). The kernel asks for attributes with
   // a later batch only once children of the directory were looked up.
-  const attributes = req.offset !== 0 || ctx.plusAdvisor.attributesFor(h.node.id);
+  const kind: ListingKind = req.offset !== 0 ? 'attributes' : ctx.plusAdvisor.listingFor(h.node.id);
   // Work out which entries fit first, so that no lookup is counted for an
   // entry that is then left out of the reply. Names only, the batch is kept
   // small: a READDIRPLUS record is about 160 bytes against READDIR's 32, and
   // the kernel asks for the rest with READDIR (find: 10% faster than filling
   // the batch, which for a directory shown with a big st_blksize is all of it).
-  const { end, bytes } = fitting(entries, req.offset, attributes ? req.size : Math.min(req.size, NAMES_ONLY_BATCH), true);
-  if (!attributes) ctx.plusAdvisor.listedNamesOnly(nonDirectories(entries, req.offset, end));
+  const { end, bytes } = fitting(entries, req.offset, kind === 'names' ? Math.min(req.size, NAMES_ONLY_BATCH) : req.size, true);
+  const bare = withoutAttributes(entries, kind);
+  if (kind !== 'attributes') ctx.plusAdvisor.listedNamesOnly(countWhere(req.offset, end, (i) => bare(i) && entries.type(i) !== DT_DIR));
   const dirRel = relOf(ctx, h.node);
-  if (entries instanceof PackedListing && dirRel !== undefined && !ctx.layered) return packedReaddirplus(ctx, h, entries, dirRel, req.offset, end, bytes, attributes);
+  if (entries instanceof PackedListing && dirRel !== undefined && !ctx.layered) return packedReaddirplus(ctx, h, entries, dirRel, req.offset, end, bytes, kind, bare);
   const out = new DirBuffer(bytes, true);
   const batch: MergedEntry[] = [];
   for (let i = req.offset; i < end; i++) batch.push(entries.entry(i));
@@ -241,8 +243,8 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
     );
   };
   // Stats come back at once on branches served on the JS thread: no promise per entry.
-  const statOf = (e: MergedEntry): MaybePromise<sys.Stat | undefined> => {
-    if (!attributes || isDot(e.name) || dirRel === undefined) return undefined;
+  const statOf = (e: MergedEntry, i: number): MaybePromise<sys.Stat | undefined> => {
+    if (bare(i) || isDot(e.name) || dirRel === undefined) return undefined;
     return then(dirFd(e.branch, e.dirRel ?? dirRel, e.dirRel !== undefined), (fd) => {
       if (fd === undefined) return undefined;
       let st: MaybePromise<sys.Stat | undefined>;
@@ -256,8 +258,8 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   };
   const stats: Array<sys.Stat | undefined> = [];
   try {
-    for (const e of batch) {
-      const st = statOf(e);
+    for (let k = 0; k < batch.length; k++) {
+      const st = statOf(batch[k]!, req.offset + k);
       stats.push(isPromise(st) ? await st.catch(() => undefined) : st);
     }
   } finally {
@@ -289,13 +291,14 @@ async function packedReaddirplus(
   from: number,
   end: number,
   bytes: number,
-  attributes: boolean,
+  kind: ListingKind,
+  bare: (i: number) => boolean,
 ): Promise<Buffer> {
   const branches = entries.branches;
   // No directory fd: every name goes out without attributes.
   const fds = branches.map(() => -1);
   try {
-    for (const i of attributes ? entries.branchesIn(from, end) : []) {
+    for (const i of kind !== 'names' ? entries.branchesIn(from, end) : []) {
       // The directory may have left that branch: its names then go out without attributes.
       const fd = sys.openIfPresent(branches[i]!.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW, ANY_ERRNO);
       fds[i] = (isPromise(fd) ? await fd : fd) ?? -1;
@@ -304,10 +307,12 @@ async function packedReaddirplus(
     const info = new BigUint64Array(3 * (end - from));
     const wrote = native.readdirPlusSync(entries.packed, from, end, fds, out, ctx.timeouts.entry, ctx.timeouts.attr, dirRel, listingCalcCode(ctx.pool.options.inodecalc), seeds(branches), info);
     if (wrote < 0) throw new FsError(-wrote, 'readdirplus', dirRel);
-    if (!attributes) return out.subarray(0, wrote);
+    if (kind === 'names') return out.subarray(0, wrote);
     const nodes: Array<Node | undefined> = [];
     for (let k = 0, at = 0; at < wrote; k++) {
       const nameLen = out.readUInt32LE(at + PLUS_NAMELEN);
+      // A name a sample leaves out keeps nodeid 0: the kernel ignores its attributes, and it is not registered.
+      if (bare(from + k)) info[3 * k + 2] = 0n;
       const facts = info[3 * k + 2]!;
       if (facts !== 0n) {
         const name = out.subarray(at + PLUS_NAME, at + PLUS_NAME + nameLen);
@@ -326,10 +331,17 @@ async function packedReaddirplus(
   }
 }
 
-/** How many of entries [from, end) are not directories (what readdirplus=auto weighs). */
-function nonDirectories(entries: Listing, from: number, end: number): number {
+/** Which entries of a listing go out without attributes: all of a names-only one, one non-directory in SPARSE of a sample. */
+function withoutAttributes(entries: Listing, kind: ListingKind): (i: number) => boolean {
+  if (kind === 'attributes') return () => false;
+  if (kind === 'names') return () => true;
+  return (i) => i % SPARSE === SPARSE - 1 && entries.type(i) !== DT_DIR;
+}
+
+/** How many of [from, end) satisfy `pred` ("." and ".." are directories, so never counted by readdirplus). */
+function countWhere(from: number, end: number, pred: (i: number) => boolean): number {
   let n = 0;
-  for (let i = from; i < end; i++) if (entries.type(i) !== DT_DIR) n++; // "." and ".." are directories
+  for (let i = from; i < end; i++) if (pred(i)) n++;
   return n;
 }
 

@@ -14,7 +14,11 @@
 // names-only listing whose names are then looked up one by one. So some
 // listings go out names-only as samples, and the share of their non-directory
 // names that were looked up before the next listing decides the mode:
-// - while walks use attributes, one listing in SAMPLE_EVERY is a sample;
+// - while walks use attributes, one listing in SAMPLE_EVERY is a sample: it
+//   carries attributes except for one non-directory name in SPARSE. A whole
+//   listing names-only would cost a stat walk a LOOKUP round trip per name of
+//   that directory (du over 111,000 files: twice as long as with
+//   readdirplus=true); an eighth of them costs little;
 // - while they do not, every listing is names-only (and so a sample), and the
 //   first one whose names get stat'ed switches attributes back on.
 // Directories do not count: a walk looks up the ones it descends into either
@@ -24,10 +28,12 @@
 
 import type { ReaddirplusMode } from '../config/options.js';
 
-/** While attributes are on, every SAMPLE_EVERY-th listing goes out names-only to check they are still wanted. */
+/** While attributes are on, every SAMPLE_EVERY-th listing is a sample, to check they are still wanted. */
 const SAMPLE_EVERY = 32;
-/** A sample is judged once it listed this many names that are not directories. */
-const ENOUGH_NAMES = 32;
+/** In such a sample, one non-directory name in SPARSE goes out without attributes. */
+export const SPARSE = 8;
+/** A sample is judged once it listed this many names that are not directories (walks stat all of what they list, or none). */
+const ENOUGH_NAMES = 4;
 /** Directories in one sample at most; a walk of directories holding only directories tells nothing. */
 const MOST_DIRS = 64;
 
@@ -42,12 +48,15 @@ interface Sample {
   readonly servedAtStart: number;
 }
 
+/** How a listing goes out: with attributes, names only, or with attributes but for one name in SPARSE. */
+export type ListingKind = 'attributes' | 'names' | 'sampled';
+
 export class PlusAdvisor {
   /** Running estimate of the share of listed names that get looked up (starts low: a fresh mount lists names only). */
   private demand = 0;
   private listings = 0;
   private sample: Sample | undefined;
-  private decided = { attributes: 0, namesOnly: 0 };
+  private decided = { attributes: 0, namesOnly: 0, sampled: 0 };
 
   constructor(
     readonly mode: ReaddirplusMode,
@@ -55,21 +64,23 @@ export class PlusAdvisor {
     private readonly servedFileLookups: () => number,
   ) {}
 
-  /** At the first batch of a listing of directory `dir`: send attributes? */
-  attributesFor(dir: bigint): boolean {
-    if (this.mode !== 'auto') return this.mode === 'true';
+  /** At the first batch of a listing of directory `dir`: how it goes out. */
+  listingFor(dir: bigint): ListingKind {
+    if (this.mode !== 'auto') return this.mode === 'true' ? 'attributes' : 'names';
     this.judge();
-    const attributes = this.demand >= 0.5 && ++this.listings % SAMPLE_EVERY !== 0;
-    if (attributes) this.decided.attributes++;
-    else {
-      this.decided.namesOnly++;
-      this.sample ??= { dirs: new Set(), listed: 0, used: 0, servedAtStart: this.servedFileLookups() };
-      this.sample.dirs.add(dir);
+    const kind: ListingKind = this.demand < 0.5 ? 'names' : ++this.listings % SAMPLE_EVERY === 0 ? 'sampled' : 'attributes';
+    if (kind === 'attributes') {
+      this.decided.attributes++;
+      return kind;
     }
-    return attributes;
+    if (kind === 'names') this.decided.namesOnly++;
+    else this.decided.sampled++;
+    this.sample ??= { dirs: new Set(), listed: 0, used: 0, servedAtStart: this.servedFileLookups() };
+    this.sample.dirs.add(dir);
+    return kind;
   }
 
-  /** A names-only batch went out with `n` names that are not directories. */
+  /** A batch went out with `n` names that are not directories without attributes (names-only, or left out of a sample). */
   listedNamesOnly(n: number): void {
     if (this.sample) this.sample.listed += n;
   }
@@ -79,8 +90,8 @@ export class PlusAdvisor {
     if (this.sample?.dirs.has(parent)) this.sample.used++;
   }
 
-  /** For the stats line: listings sent with attributes and names-only. */
-  counts(): { attributes: number; namesOnly: number } {
+  /** For the stats line: listings sent with attributes, names-only, and as sparse samples. */
+  counts(): { attributes: number; namesOnly: number; sampled: number } {
     return { ...this.decided };
   }
 

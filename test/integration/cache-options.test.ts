@@ -196,18 +196,18 @@ test('readdirplus=true: ls -l is served by READDIRPLUS, without a LOOKUP per fil
 async function listingStats(m: { pid: number; log(): string }): Promise<{ nodes: number; read: number; attrs: number; names: number }> {
   const before = m.log().length;
   process.kill(m.pid, 'SIGUSR2');
-  const whole = /stats: nodes=(\d+) [^\n]* listings=(\d+)-read\/(\d+)\+attrs\/(\d+)-names\n/;
+  const whole = /stats: nodes=(\d+) [^\n]* listings=(\d+)-read\/(\d+)\+attrs\/(\d+)-names\/(\d+)~sampled\n/;
   await waitFor(() => whole.test(m.log().slice(before)), 5000);
   const x = whole.exec(m.log().slice(before));
   if (!x) throw new Error(`no stats line:\n${m.log()}`);
-  return { nodes: Number(x[1]), read: Number(x[2]), attrs: Number(x[3]), names: Number(x[4]) };
+  return { nodes: Number(x[1]), read: Number(x[2]), attrs: Number(x[3]) + Number(x[5]), names: Number(x[4]) };
 }
 
 test('readdirplus=auto (default): a walk that needs only names gets names only; one that stats what it lists gets attributes from its second directory on, and they are right', async (t) => {
   const m = await withMount(t, { options: [noPassthrough, 'cache.entry=60', 'cache.attr=60'] });
   const DIRS = 20;
   const FILES = 40;
-  for (let d = 0; d < 2 * DIRS; d++) {
+  for (let d = 0; d < 4 * DIRS; d++) {
     mkdirSync(m.src(`d${d}`));
     for (let i = 0; i < FILES; i++) {
       writeFileSync(m.src(`d${d}`, `f${i}`), 'x'.repeat(i));
@@ -248,6 +248,13 @@ test('readdirplus=auto (default): a walk that needs only names gets names only; 
   t.true(afterDu.attrs >= DIRS - 3, `listings with attributes during the stat walk: ${afterDu.attrs} of ${DIRS}`);
   // One LOOKUP per directory, plus one per file of the names-only sample(s) that switched attributes on.
   t.true(lookups <= DIRS + 3 * FILES, `LOOKUPs during a stat walk of ${DIRS * FILES} files: ${lookups}`);
+
+  // A names walk again: attributes until a sample (one listing in 32, an
+  // eighth of its names without attributes) shows they go unused.
+  t.is(spawnSync('python3', ['-c', walk, m.path(), ...dirs(2 * DIRS), ...dirs(3 * DIRS)]).status, 0);
+  const afterSecondFind = await listingStats(m);
+  const names = afterSecondFind.names - afterDu.names;
+  t.true(names >= 2 * DIRS - 33, `names-only listings in a names walk of ${2 * DIRS} directories after the stat walk: ${names}`);
 });
 
 test('readdirplus=false: listings carry names only (READDIR), and ls -l still shows every file right', async (t) => {
