@@ -10,6 +10,7 @@ import { AddonServedIo, NOT_SERVED, addonServedStats } from '../fuse/served-io.j
 import { AddonLookups, NOT_SERVED_NAMES } from '../fuse/served-lookups.js';
 import { PlusAdvisor } from '../ops/plus-advisor.js';
 import { listingsReadSoFar } from '../ops/dir.js';
+import { forgetUnlinkedName } from '../ops/remove.js';
 import { native } from '../native/index.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
@@ -235,7 +236,9 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   };
   if (lookups) {
     ctx.inodes.mirror = lookups;
-    lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr, config.cacheNegativeEntry);
+    // UNLINK too while it is epall's (the default action policy): the addon repeats exactly that.
+    const unlinkModes = pool.policy('unlink').name === 'epall' ? Buffer.from(branches.branches.map((b) => (b.mode === 'RO' ? 2 : 1))) : null;
+    lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr, config.cacheNegativeEntry, unlinkModes);
   }
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close
@@ -281,6 +284,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
         forget(ctx, items);
         memory.forgot(before - ctx.inodes.size);
       },
+      unlinked: (parent, name) => forgetUnlinkedName(ctx, parent, name),
       onInit: (n) => {
         ctx.cache = { ...ctx.cache, writeback: n.has('WRITEBACK_CACHE') };
         if (config.passthroughIo !== 'off' && !n.passthrough) passthrough.disable(passthroughMissing(config, n.has('WRITEBACK_CACHE')));

@@ -30,9 +30,12 @@ export const NOT_SERVED_NAMES: ServedNames = { add: () => undefined, addListed: 
 export class AddonLookups implements ServedNames, NameMirror {
   private on = false;
 
-  /** Answers from now on, searching these branches (root fds in list order). */
-  start(branchFds: readonly number[], entrySec: number, attrSec: number, negativeSec: number): void {
-    this.on = native.serveLookups(branchFds, entrySec, attrSec, negativeSec) === 0;
+  /**
+   * Answers from now on, searching these branches (root fds in list order);
+   * with `unlinkModes` (the action policy is epall), UNLINKs as well.
+   */
+  start(branchFds: readonly number[], entrySec: number, attrSec: number, negativeSec: number, unlinkModes: Buffer | null): void {
+    this.on = native.serveLookups(branchFds, entrySec, attrSec, negativeSec, unlinkModes) === 0;
   }
 
   /** The branches or the timeouts changed: JS answers every LOOKUP from now on (counts are still collected). */

@@ -55,9 +55,15 @@ export interface SessionHooks {
   forget(items: ReadonlyArray<readonly [bigint, bigint]>): void;
   /** Called once INIT is answered, with what both sides agreed. */
   onInit?(n: Negotiated): void;
+  /** The addon answered UNLINK(parent, name) (see native serveLookups): what JS keeps about the name goes. */
+  unlinked?(parent: bigint, name: Buffer): void;
 }
 
 const bit = (name: InitFlagName): bigint => 1n << BigInt(InitFlag[name]);
+/** onShared's slot for a request the addon answered itself (addon.c ANSWERED). */
+const ANSWERED = -2;
+/** struct fuse_in_header. */
+const IN_HEADER = 40;
 
 interface InFlight {
   readonly op: number;
@@ -116,6 +122,7 @@ export class Session {
     // the slot goes back to the reader once the request is answered.
     const onShared = (buf: Buffer | null, errno: number, len: number, slot: number): void => {
       if (!buf) return this.finish(errno);
+      if (slot === ANSWERED) return this.afterAddonAnswered(buf.subarray(0, len));
       if (slot < 0) return void this.onRequest(Buffer.from(buf.subarray(0, len)));
       const pending = this.onRequest(buf.subarray(0, len));
       if (pending) void pending.finally(() => native.releaseReadSlot(slot));
@@ -128,6 +135,18 @@ export class Session {
     let r = this.config.reader === 'thread' ? -1 : native.startPollReader(this.fd, bufsize, onShared);
     if (r < 0) r = native.startReader(this.fd, bufsize, onMessage);
     if (r < 0) throw new Error(`braidfs: could not start reading /dev/fuse (${errnoName(-r)})`);
+  }
+
+  /** A request the addon has answered (an UNLINK): only the bookkeeping is left. */
+  private afterAddonAnswered(req: Buffer): void {
+    if (req.length <= IN_HEADER || (req.readUInt32LE(4) as Opcode) !== Opcode.UNLINK) return;
+    const nul = req.indexOf(0, IN_HEADER);
+    const name = Buffer.from(req.subarray(IN_HEADER, nul < 0 ? req.length : nul));
+    try {
+      this.hooks.unlinked?.(req.readBigUInt64LE(16), name);
+    } catch (e) {
+      this.log.error(`bookkeeping of an UNLINK the addon answered: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private finish(errno: number): void {

@@ -131,6 +131,14 @@ static char *get_path(napi_env env, napi_value v) {
   return s;
 }
 
+// A Buffer argument that may also be absent (null): -1 without a JS exception.
+static int get_buffer_quiet(napi_env env, napi_value v, void **data, size_t *len) {
+  bool is_buf = false;
+  napi_is_buffer(env, v, &is_buf);
+  if (!is_buf) return -1;
+  return napi_get_buffer_info(env, v, data, len) == napi_ok ? 0 : -1;
+}
+
 static int get_buffer(napi_env env, napi_value v, void **data, size_t *len) {
   bool is_buf = false;
   napi_is_buffer(env, v, &is_buf);
@@ -1347,7 +1355,7 @@ static uint64_t served_file_hash(const void *e) { return fh_hash(((const struct 
 static int served_file_is(const void *e, const void *fh) { return ((const struct served_file *)e)->fh == *(const uint64_t *)fh; }
 static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, served_file_hash };
 // What the addon answered, by kind (for the SIGUSR2 stats line).
-enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, N_SERVED_KINDS };
+enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, N_SERVED_KINDS };
 static struct { double count[N_SERVED_KINDS], ns[N_SERVED_KINDS]; } served_stats;
 // LOOKUPs answered here that found something other than a directory: what
 // readdirplus=auto (ops/plus-advisor.ts) counts as a walk that wants attributes.
@@ -1502,6 +1510,7 @@ static int serve_io(int devfd, const char *req, size_t n) {
 
 #define FUSE_OP_LOOKUP 1
 #define FUSE_OP_GETATTR 3
+#define FUSE_OP_UNLINK 10
 #define ENTRY_OUT 128
 #define MAX_BRANCHES 64
 
@@ -1546,6 +1555,10 @@ static struct {
   int branch_fd[MAX_BRANCHES];
   int nbranches;
   int enabled;
+  // UNLINK answered here too (the action policy is epall): per branch, 1 when
+  // its mode lets actions act on it (RW, NC), 2 when it is RO. 0: JS answers.
+  unsigned char unlink_mode[MAX_BRANCHES];
+  int unlinks;
   struct timeouts valid;
   struct { uint64_t entry_sec; uint32_t entry_nsec; } negative; // cache.negative_entry
 } names;
@@ -1677,12 +1690,12 @@ static void split_secs(double v, uint64_t *sec, uint32_t *nsec) {
 // branches or the timeouts changed). Entries stay, so their counts are still
 // handed over.
 static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
-  if (t == napi_null || t == napi_undefined || argc < 4) { names.enabled = 0; return make_num(env, 0); }
+  if (t == napi_null || t == napi_undefined || argc < 4) { names.enabled = 0; names.unlinks = 0; return make_num(env, 0); }
   uint32_t n;
   if (napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0 || n > MAX_BRANCHES) return make_num(env, -EINVAL);
   for (uint32_t i = 0; i < n; i++) {
@@ -1699,6 +1712,14 @@ static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
   split_secs(e, &names.valid.entry_sec, &names.valid.entry_nsec);
   split_secs(a, &names.valid.attr_sec, &names.valid.attr_nsec);
   split_secs(neg, &names.negative.entry_sec, &names.negative.entry_nsec);
+  // unlinkModes: a Buffer of one mode byte per branch, or null (JS answers UNLINK).
+  names.unlinks = 0;
+  void *modes;
+  size_t nmodes;
+  if (argc >= 5 && get_buffer_quiet(env, argv[4], &modes, &nmodes) == 0 && nmodes == n) {
+    memcpy(names.unlink_mode, modes, n);
+    names.unlinks = 1;
+  }
   names.enabled = 1;
   return make_num(env, 0);
 }
@@ -1871,12 +1892,79 @@ static int serve_getattr(int devfd, const char *req, size_t n) {
 }
 
 // LOOKUP or GETATTR answered here? 1 when it was.
+// unlinkat of a branch-relative path beneath the branch root (the
+// directory part walked as stat_beneath walks it). 0 or -errno.
+static int unlink_beneath(int rootfd, const char *path) {
+  int dirfd;
+  const char *last;
+  if (resolve_parent(rootfd, path, &dirfd, &last) != 0) return -errno;
+  int r = unlinkat(dirfd, last, 0) == 0 ? 0 : -errno;
+  if (dirfd != rootfd) close(dirfd);
+  return r;
+}
+
+// UNLINK below a registered directory, with the action policy epall, as
+// ops/remove.ts does it: every branch whose mode allows actions, that has the
+// path and is not mounted read-only, is acted on; any success wins, else the
+// first failure; with no branch acted on, the strongest reason one was left
+// out (EROFS > ENOENT, policies/filters.ts). 2 when answered here (JS then
+// only forgets the name: the request is delivered to it marked answered),
+// 0 when JS should have it. Only while the directory is still at its
+// registered path (served_stat), as for a negative LOOKUP: a stale path
+// would name another file.
+static int serve_unlink(int devfd, const char *req, size_t n) {
+  uint32_t len;
+  uint64_t unique, parent;
+  memcpy(&len, req, 4);
+  memcpy(&unique, req + 8, 8);
+  memcpy(&parent, req + 16, 8);
+  if (!names.unlinks || len > n || len <= IN_HEADER) return 0;
+  const char *name = req + IN_HEADER;
+  const char *nul = memchr(name, 0, len - IN_HEADER);
+  if (!nul || nul == name) return 0;
+  size_t namelen = (size_t)(nul - name);
+  double t0 = now_ns();
+  struct served_name *p = node_entry(parent);
+  struct stat st;
+  if (!p || p->type != S_IFDIR || !served_stat(p, &st)) return 0;
+  const char *dir = p->name + p->namelen + 1;
+  size_t dirlen = strlen(dir);
+  char path[PATH_MAX];
+  if (dirlen + 1 + namelen >= sizeof path) return 0;
+  memcpy(path, dir, dirlen);
+  path[dirlen] = '/';
+  memcpy(path + dirlen + 1, name, namelen);
+  path[dirlen + 1 + namelen] = 0;
+  int reason = ENOENT, acted = 0, first_err = 0, ok = 0;
+  for (int b = 0; b < names.nbranches; b++) {
+    if (names.unlink_mode[b] != 1) { reason = EROFS; continue; } // RO: excluded before the path is looked at
+    int r = stat_beneath(names.branch_fd[b], path, &st);
+    if (missing(r)) continue;
+    if (r < 0) return 0; // an error the policy's probe would report: JS says it
+    struct statvfs vfs;
+    if (fstatvfs(names.branch_fd[b], &vfs) != 0) return 0;
+    if (vfs.f_flag & ST_RDONLY) { reason = EROFS; continue; }
+    acted = 1;
+    int u = unlink_beneath(names.branch_fd[b], path);
+    if (u == 0) ok = 1;
+    else if (!first_err) first_err = -u;
+  }
+  char msg[OUT_HEADER] = {0};
+  send_reply(devfd, msg, OUT_HEADER, unique, ok ? 0 : acted ? first_err : reason);
+  served_stats.count[UNLINK]++;
+  served_stats.ns[UNLINK] += now_ns() - t0;
+  return 2;
+}
+
+// A request answered here? 1: yes; 2: yes, and JS still has bookkeeping to
+// do (it gets the request marked answered); 0: JS answers it.
 static int serve_name_op(int devfd, const char *req, size_t n) {
   if (!names.enabled || n < IN_HEADER) return 0;
   uint32_t op;
   memcpy(&op, req + 4, 4);
   if (op == FUSE_OP_LOOKUP) return serve_lookup(devfd, req, n);
   if (op == FUSE_OP_GETATTR) return serve_getattr(devfd, req, n);
+  if (op == FUSE_OP_UNLINK) return serve_unlink(devfd, req, n);
   return 0;
 }
 
@@ -2105,6 +2193,10 @@ static void poller_close_cb(uv_handle_t *h) {
 
 // Delivers the `len` bytes at `data` (p->buf or slot `slot`'s), or, with len
 // 0 and err, the end.
+// The slot argument JS gets for a request the addon has answered, delivered
+// for JS's bookkeeping only (a small request: never in a read slot).
+#define ANSWERED (-2)
+
 static void poller_deliver(struct poller *p, const char *data, size_t len, int slot, int err) {
   napi_env env = p->env;
   napi_handle_scope scope;
@@ -2131,7 +2223,7 @@ static void poller_deliver(struct poller *p, const char *data, size_t len, int s
   if (err) napi_get_null(env, &argv[0]);
   argv[1] = make_num(env, err);
   argv[2] = make_num(env, (int64_t)len);
-  argv[3] = make_num(env, given);
+  argv[3] = make_num(env, slot == ANSWERED ? ANSWERED : given);
   dircache_clear(); // a new request: directory fds cached for the last one may name something else now
   napi_value result;
   napi_make_callback(env, p->actx, recv, cb, 4, argv, &result);
@@ -2202,8 +2294,10 @@ static void poller_cb(uv_poll_t *h, int status, int events) {
       return;
     }
     if (n == 0) { poller_stop(p, ENODEV); return; }
-    if (serve_io(p->fd, dst, (size_t)n) || serve_name_op(p->fd, dst, (size_t)n)) continue;
-    poller_deliver(p, dst, (size_t)n, slot, 0);
+    if (serve_io(p->fd, dst, (size_t)n)) continue;
+    int served = serve_name_op(p->fd, dst, (size_t)n);
+    if (served == 1) continue;
+    poller_deliver(p, dst, (size_t)n, served == 2 ? ANSWERED : slot, 0);
   }
 }
 

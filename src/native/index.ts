@@ -62,7 +62,7 @@ export interface NativeAddon {
    */
   serveFile(fh: number, fd: number, flags: number): number;
   unserveFile(fh: number): void;
-  /** What the addon answered, [count, ms] of each: READ, WRITE, LOOKUP of a served name, LOOKUP of a name nowhere, GETATTR. */
+  /** What the addon answered, [count, ms] of each: READ, WRITE, LOOKUP of a served name, LOOKUP of a name nowhere, GETATTR, UNLINK. */
   servedStats(): number[];
   /** How many of the LOOKUPs answered here found something other than a directory, ever. */
   servedFileLookups(): number;
@@ -78,8 +78,11 @@ export interface NativeAddon {
    * Start answering LOOKUPs and GETATTRs of served names, and LOOKUPs of
    * names nowhere below served directories (branch root fds in list order,
    * the entry, attr and negative-entry timeouts), or stop for good (null).
+   * With `unlinkModes` (a byte per branch: 1 RW or NC, 2 RO), UNLINKs below
+   * served directories too, as the action policy epall does them; each is
+   * then delivered to JS marked answered (slot -2), for its bookkeeping.
    */
-  serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number, negativeSec?: number): number;
+  serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number, negativeSec?: number, unlinkModes?: Buffer | null): number;
   /**
    * The union of open directories (fd < 0: none on that branch) of the
    * directory `rel`, first fd wins a name, as READDIR records (struct

@@ -24,6 +24,11 @@ async function removeEverywhere(
   ctx.inodes.removeName(parent, req.name);
 }
 
+/** The addon answered UNLINK(parent, name) (fuse/served-lookups.ts): the name is gone, as after unlink() here. */
+export function forgetUnlinkedName(ctx: OpContext, parentId: bigint, name: Buffer): void {
+  if (ctx.inodes.has(parentId)) ctx.inodes.removeName(ctx.inodes.get(parentId), name);
+}
+
 export function unlink(ctx: OpContext, req: Req<Opcode.UNLINK>): Promise<void> {
   return removeEverywhere(ctx, req, 'unlink', sys.unlink, anySuccess);
 }
