@@ -238,7 +238,9 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     ctx.inodes.mirror = lookups;
     // UNLINK too while it is epall's (the default action policy): the addon repeats exactly that.
     const unlinkModes = pool.policy('unlink').name === 'epall' ? Buffer.from(branches.branches.map((b) => (b.mode === 'RO' ? 2 : 1))) : null;
-    lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr, config.cacheNegativeEntry, unlinkModes);
+    // GETXATTR security.capability as ops/xattr.ts answers it: ENODATA when switched off, else read where the getxattr search (ff) finds it.
+    const capability = config.xattr === 'nosys' ? 0 : config.xattr === 'noattr' || !config.securityCapability ? 2 : ['ff', 'epff'].includes(pool.policy('getxattr').name) ? 1 : 0;
+    lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr, config.cacheNegativeEntry, unlinkModes, capability);
   }
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close

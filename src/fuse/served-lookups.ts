@@ -32,10 +32,11 @@ export class AddonLookups implements ServedNames, NameMirror {
 
   /**
    * Answers from now on, searching these branches (root fds in list order);
-   * with `unlinkModes` (the action policy is epall), UNLINKs as well.
+   * with `unlinkModes` (the action policy is epall), UNLINKs as well, and
+   * GETXATTR security.capability as `capability` says (native.serveLookups).
    */
-  start(branchFds: readonly number[], entrySec: number, attrSec: number, negativeSec: number, unlinkModes: Buffer | null): void {
-    this.on = native.serveLookups(branchFds, entrySec, attrSec, negativeSec, unlinkModes) === 0;
+  start(branchFds: readonly number[], entrySec: number, attrSec: number, negativeSec: number, unlinkModes: Buffer | null, capability: 0 | 1 | 2): void {
+    this.on = native.serveLookups(branchFds, entrySec, attrSec, negativeSec, unlinkModes, capability) === 0;
   }
 
   /** The branches or the timeouts changed: JS answers every LOOKUP from now on (counts are still collected). */

@@ -1355,7 +1355,7 @@ static uint64_t served_file_hash(const void *e) { return fh_hash(((const struct 
 static int served_file_is(const void *e, const void *fh) { return ((const struct served_file *)e)->fh == *(const uint64_t *)fh; }
 static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, served_file_hash };
 // What the addon answered, by kind (for the SIGUSR2 stats line).
-enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, N_SERVED_KINDS };
+enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, CAPABILITY, N_SERVED_KINDS };
 static struct { double count[N_SERVED_KINDS], ns[N_SERVED_KINDS]; } served_stats;
 // LOOKUPs answered here that found something other than a directory: what
 // readdirplus=auto (ops/plus-advisor.ts) counts as a walk that wants attributes.
@@ -1511,6 +1511,7 @@ static int serve_io(int devfd, const char *req, size_t n) {
 #define FUSE_OP_LOOKUP 1
 #define FUSE_OP_GETATTR 3
 #define FUSE_OP_UNLINK 10
+#define FUSE_OP_GETXATTR 22
 #define ENTRY_OUT 128
 #define MAX_BRANCHES 64
 
@@ -1559,6 +1560,11 @@ static struct {
   // its mode lets actions act on it (RW, NC), 2 when it is RO. 0: JS answers.
   unsigned char unlink_mode[MAX_BRANCHES];
   int unlinks;
+  // GETXATTR of security.capability (the kernel asks before chown, utimes
+  // and writes that may drop privileges): 1 read it from the file the getattr
+  // search finds (the getxattr policy is ff too), 2 ENODATA
+  // (security_capability=false), 0 JS answers.
+  int capability;
   struct timeouts valid;
   struct { uint64_t entry_sec; uint32_t entry_nsec; } negative; // cache.negative_entry
 } names;
@@ -1690,8 +1696,8 @@ static void split_secs(double v, uint64_t *sec, uint32_t *nsec) {
 // branches or the timeouts changed). Entries stay, so their counts are still
 // handed over.
 static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
@@ -1712,6 +1718,13 @@ static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
   split_secs(e, &names.valid.entry_sec, &names.valid.entry_nsec);
   split_secs(a, &names.valid.attr_sec, &names.valid.attr_nsec);
   split_secs(neg, &names.negative.entry_sec, &names.negative.entry_nsec);
+  // capability: how GETXATTR security.capability is answered (see names.capability).
+  names.capability = 0;
+  if (argc >= 6) {
+    int32_t cap;
+    if (get_i32(env, argv[5], &cap) != 0) return NULL;
+    names.capability = cap == 1 || cap == 2 ? cap : 0;
+  }
   // unlinkModes: a Buffer of one mode byte per branch, or null (JS answers UNLINK).
   names.unlinks = 0;
   void *modes;
@@ -1956,6 +1969,55 @@ static int serve_unlink(int devfd, const char *req, size_t n) {
   return 2;
 }
 
+// GETXATTR of security.capability for a node with a served name, as
+// ops/xattr.ts answers it (ENODATA with security_capability=false; else the
+// attribute of the file the search finds, which must be the registered one).
+static const char CAPABILITY_NAME[] = "security.capability";
+static int serve_capability(int devfd, const char *req, size_t n) {
+  uint32_t len, size;
+  uint64_t unique, node;
+  memcpy(&len, req, 4);
+  memcpy(&unique, req + 8, 8);
+  memcpy(&node, req + 16, 8);
+  if (!names.capability || len > n || len < IN_HEADER + 8 + sizeof CAPABILITY_NAME) return 0;
+  memcpy(&size, req + IN_HEADER, 4);
+  if (memcmp(req + IN_HEADER + 8, CAPABILITY_NAME, sizeof CAPABILITY_NAME) != 0) return 0;
+  double t0 = now_ns();
+  char msg[OUT_HEADER + 256];
+  memset(msg, 0, OUT_HEADER + 8);
+  long got;
+  if (names.capability == 2) {
+    got = -ENODATA;
+  } else {
+    struct served_name *e = node_entry(node);
+    struct stat st;
+    if (!e || !served_stat(e, &st) || size > 256 - 8) return 0;
+    int dirfd;
+    const char *last;
+    if (resolve_parent(names.branch_fd[e->branch], e->name + e->namelen + 1, &dirfd, &last) != 0) return 0;
+    char *value = msg + OUT_HEADER;
+    struct braid_xattr_args a = { (uint64_t)(uintptr_t)(size ? value : NULL), size, 0 };
+    got = -1;
+    if (have_xattrat) got = syscall(SYS_getxattrat, dirfd, last, AT_SYMLINK_NOFOLLOW, CAPABILITY_NAME, &a, sizeof a);
+    if (!have_xattrat || (got < 0 && errno == ENOSYS)) {
+      char proc[PATH_MAX + 64];
+      got = snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", dirfd, last) < (int)sizeof proc ? lgetxattr(proc, CAPABILITY_NAME, size ? value : NULL, size) : -1;
+    }
+    if (got < 0) got = -errno;
+    if (dirfd != names.branch_fd[e->branch]) close(dirfd);
+  }
+  if (got < 0) send_reply(devfd, msg, OUT_HEADER, unique, (int)-got);
+  else if (size == 0) {
+    put_u32(msg + OUT_HEADER, (uint32_t)got); // struct fuse_getxattr_out: the size it would take
+    send_reply(devfd, msg, OUT_HEADER + 8, unique, 0);
+  } else {
+    send_reply(devfd, msg, OUT_HEADER + (size_t)got, unique, 0);
+  }
+  served_stats.count[CAPABILITY]++;
+  served_stats.ns[CAPABILITY] += now_ns() - t0;
+  return 1;
+}
+
 // A request answered here? 1: yes; 2: yes, and JS still has bookkeeping to
 // do (it gets the request marked answered); 0: JS answers it.
 static int serve_name_op(int devfd, const char *req, size_t n) {
@@ -1965,6 +2027,7 @@ static int serve_name_op(int devfd, const char *req, size_t n) {
   if (op == FUSE_OP_LOOKUP) return serve_lookup(devfd, req, n);
   if (op == FUSE_OP_GETATTR) return serve_getattr(devfd, req, n);
   if (op == FUSE_OP_UNLINK) return serve_unlink(devfd, req, n);
+  if (op == FUSE_OP_GETXATTR) return serve_capability(devfd, req, n);
   return 0;
 }
 

@@ -62,7 +62,7 @@ export interface NativeAddon {
    */
   serveFile(fh: number, fd: number, flags: number): number;
   unserveFile(fh: number): void;
-  /** What the addon answered, [count, ms] of each: READ, WRITE, LOOKUP of a served name, LOOKUP of a name nowhere, GETATTR, UNLINK. */
+  /** What the addon answered, [count, ms] of each: READ, WRITE, LOOKUP of a served name, LOOKUP of a name nowhere, GETATTR, UNLINK, GETXATTR security.capability. */
   servedStats(): number[];
   /** How many of the LOOKUPs answered here found something other than a directory, ever. */
   servedFileLookups(): number;
@@ -81,8 +81,11 @@ export interface NativeAddon {
    * With `unlinkModes` (a byte per branch: 1 RW or NC, 2 RO), UNLINKs below
    * served directories too, as the action policy epall does them; each is
    * then delivered to JS marked answered (slot -2), for its bookkeeping.
+   * `capability`: GETXATTR security.capability of a served node is answered
+   * too, 1 with the file's attribute (the getxattr search is ff), 2 with
+   * ENODATA; 0 leaves it to JS.
    */
-  serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number, negativeSec?: number, unlinkModes?: Buffer | null): number;
+  serveLookups(branchFds: readonly number[] | null, entrySec?: number, attrSec?: number, negativeSec?: number, unlinkModes?: Buffer | null, capability?: number): number;
   /**
    * The union of open directories (fd < 0: none on that branch) of the
    * directory `rel`, first fd wins a name, as READDIR records (struct

@@ -9,6 +9,7 @@
 // (cache.entry=0) and then shows the attributes the LOOKUP reply carried
 // (cache.attr=60: no GETATTR after it).
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, withMount, type Mounted } from '../helpers/mount.js';
@@ -201,4 +202,38 @@ test('a name below a directory renamed through the mount is looked for under the
   // And GETATTR of the moved directory itself.
   t.true(statSync(m.path('b', 'sub')).isDirectory());
   t.throws(() => statSync(m.path('a', 'sub')), { code: 'ENOENT' });
+});
+
+test('GETXATTR security.capability of a served name is answered in the addon, as a plain directory answers it; with security_capability=false, ENODATA', async (t) => {
+  // A VFS_CAP_REVISION_2 value: effective, permitted cap_net_raw.
+  const script = `
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def size_of(p):
+    n = libc.getxattr(os.fsencode(p), b'security.capability', None, 0)
+    return n if n >= 0 else os.strerror(ctypes.get_errno())
+def value(p):
+    try: return os.getxattr(p, 'security.capability').hex()
+    except OSError as e: return os.strerror(e.errno)
+out = []
+for root in sys.argv[1:]:
+    for n in ['cap', 'plain']:
+        p = os.path.join(root, n)
+        os.lstat(p)
+        out.append(f'{n} {size_of(p)} {value(p)}')
+print('\\n'.join(out))
+`;
+  for (const capabilities of [true, false]) {
+    const m = await withMount(t, { options: [...fresh, ...(capabilities ? [] : ['security_capability=false'])] });
+    writeFileSync(m.src('cap'), 'x');
+    writeFileSync(m.src('plain'), 'y');
+    const set = spawnSync('python3', ['-c', `import os, struct; os.setxattr(${JSON.stringify(m.src('cap'))}, 'security.capability', struct.pack('<IIIII', 0x02000001, 1 << 13, 0, 0, 0))`]);
+    t.is(set.status, 0, set.stderr.toString());
+    const run = spawnSync('python3', ['-c', script, m.path(), m.source], { encoding: 'utf8' });
+    t.is(run.status, 0, run.stderr);
+    const [onMount, onPlain] = [run.stdout.split('\n').slice(0, 2), run.stdout.split('\n').slice(2, 4)];
+    if (capabilities) t.deepEqual(onMount, onPlain, 'the same sizes and values as the plain directory');
+    else t.deepEqual(onMount, ['cap No data available No data available', 'plain No data available No data available']);
+    t.true(((await stats(m)).addon.get('GETXATTR') ?? 0) >= 4, 'answered in the addon');
+  }
 });
