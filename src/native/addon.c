@@ -1809,25 +1809,32 @@ static int served_stat(const struct served_name *e, struct stat *st) {
   return b == e->branch && (uint64_t)st->st_dev == e->dev && (uint64_t)st->st_ino == e->ino && (st->st_mode & S_IFMT) == e->type;
 }
 
+// The branch-relative path of `name` below node `parent`, into path[PATH_MAX]:
+// 1 when the parent is a served directory still at its registered path.
+// After a rename of one of its ancestors that path names nothing, or another
+// directory, and the name is to be looked for elsewhere (JS knows where).
+static int served_child_path(uint64_t parent, const char *name, size_t namelen, char *path) {
+  struct served_name *p = node_entry(parent);
+  struct stat st;
+  if (!p || p->type != S_IFDIR || !served_stat(p, &st)) return 0;
+  const char *dir = p->name + p->namelen + 1;
+  size_t dirlen = strlen(dir);
+  if (dirlen + 1 + namelen >= PATH_MAX) return 0;
+  memcpy(path, dir, dirlen);
+  path[dirlen] = '/';
+  memcpy(path + dirlen + 1, name, namelen);
+  path[dirlen + 1 + namelen] = 0;
+  return 1;
+}
+
 // A LOOKUP of a name nowhere below a served directory (found again as the
 // registered directory): the same search over every branch, all of them
 // missing it, answered as lookup.ts refused() does (a negative entry for
 // cache.negative_entry, else ENOENT). 1 when answered here.
 static int serve_negative(int devfd, uint64_t unique, uint64_t parent, const char *name, size_t namelen) {
-  struct served_name *p = node_entry(parent);
-  struct stat st;
-  // The directory must still be where it was registered: after a rename of
-  // one of its ancestors its registered path names nothing, or another
-  // directory, and the name is to be looked for elsewhere (JS knows where).
-  if (!p || p->type != S_IFDIR || !served_stat(p, &st)) return 0;
-  const char *dir = p->name + p->namelen + 1;
-  size_t dirlen = strlen(dir);
   char path[PATH_MAX];
-  if (dirlen + 1 + namelen >= sizeof path) return 0;
-  memcpy(path, dir, dirlen);
-  path[dirlen] = '/';
-  memcpy(path + dirlen + 1, name, namelen);
-  path[dirlen + 1 + namelen] = 0;
+  struct stat st;
+  if (!served_child_path(parent, name, namelen, path)) return 0;
   for (int b = 0; b < names.nbranches; b++)
     if (!missing(stat_beneath(names.branch_fd[b], path, &st))) return 0; // there (JS makes the node), or an error JS reports
   char msg[OUT_HEADER + ENTRY_OUT] = {0};
@@ -1937,17 +1944,9 @@ static int serve_unlink(int devfd, const char *req, size_t n) {
   if (!nul || nul == name) return 0;
   size_t namelen = (size_t)(nul - name);
   double t0 = now_ns();
-  struct served_name *p = node_entry(parent);
-  struct stat st;
-  if (!p || p->type != S_IFDIR || !served_stat(p, &st)) return 0;
-  const char *dir = p->name + p->namelen + 1;
-  size_t dirlen = strlen(dir);
   char path[PATH_MAX];
-  if (dirlen + 1 + namelen >= sizeof path) return 0;
-  memcpy(path, dir, dirlen);
-  path[dirlen] = '/';
-  memcpy(path + dirlen + 1, name, namelen);
-  path[dirlen + 1 + namelen] = 0;
+  struct stat st;
+  if (!served_child_path(parent, name, namelen, path)) return 0;
   int reason = ENOENT, acted = 0, first_err = 0, ok = 0;
   for (int b = 0; b < names.nbranches; b++) {
     if (names.unlink_mode[b] != 1) { reason = EROFS; continue; } // RO: excluded before the path is looked at

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { linkSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, withMount, type Mounted } from '../helpers/mount.js';
-import { waitFor } from './util.js';
+import { addonAnswered } from './util.js';
 
 /** Three branches: a (RW), r (RO), b (RW), each with directory d. */
 function branches(): { a: string; r: string; b: string } {
@@ -67,13 +67,7 @@ do('again reads', lambda: open(os.path.join(d, 'again')).read())
 print('\\n'.join(out))
 `;
 
-async function unlinksAnswered(m: Mounted): Promise<number> {
-  const before = m.log().length;
-  process.kill(m.pid, 'SIGUSR2');
-  const whole = /answered in the addon:([^\n]*)\n/;
-  if (!(await waitFor(() => whole.test(m.log().slice(before)), 10_000))) throw new Error(`no stats line:\n${m.log()}`);
-  return Number(/UNLINK=(\d+)/.exec(whole.exec(m.log().slice(before))![1]!)?.[1] ?? 0);
-}
+const unlinksAnswered = async (m: Mounted): Promise<number> => (await addonAnswered(m)).get('UNLINK') ?? 0;
 
 const tree = (root: string): string[] => readdirSync(join(root, 'd')).sort();
 

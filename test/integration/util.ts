@@ -163,3 +163,11 @@ export async function requestCounts(m: { pid: number; log(): string }): Promise<
   return new Map([...line.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((x) => [x[1]!, Number(x[2])]));
 }
 
+/** What the addon answered, by opcode (LOOKUP, GETATTR, UNLINK, ...), from the daemon's SIGUSR2 stats line. */
+export async function addonAnswered(m: { pid: number; log(): string }): Promise<Map<string, number>> {
+  const before = m.log().length;
+  process.kill(m.pid, 'SIGUSR2');
+  const whole = /answered in the addon:([^\n]*)\n/;
+  if (!(await waitFor(() => whole.test(m.log().slice(before)), 10_000))) throw new Error(`no stats line:\n${m.log()}`);
+  return new Map([...whole.exec(m.log().slice(before))![1]!.matchAll(/([A-Z]+)=(\d+)/g)].map((x) => [x[1]!, Number(x[2])]));
+}

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, withMount, type Mounted } from '../../helpers/mount.js';
-import { run, sleep, waitFor } from '../util.js';
+import { addonAnswered, run, sleep } from '../util.js';
 
 const O_PATH = 0o10000000;
 const NON_UTF8 = Buffer.from([0x6e, 0x6f, 0x6e, 0xff, 0xfe]);
@@ -50,13 +50,7 @@ async function listWithStats(dir: string): Promise<Array<{ name: string; dIno: s
   return JSON.parse(r.stdout) as Array<{ name: string; dIno: string; st: Array<number | string> }>;
 }
 
-async function addonLookups(m: Mounted): Promise<number> {
-  const before = m.log().length;
-  process.kill(m.pid, 'SIGUSR2');
-  const whole = /answered in the addon:([^\n]*)\n/;
-  if (!(await waitFor(() => whole.test(m.log().slice(before)), 10_000))) throw new Error(`no stats line:\n${m.log()}`);
-  return Number(/LOOKUP=(\d+)/.exec(whole.exec(m.log().slice(before))![1]!)?.[1] ?? 0);
-}
+const addonLookups = async (m: Mounted): Promise<number> => (await addonAnswered(m)).get('LOOKUP') ?? 0;
 
 test('READDIRPLUS written by the addon: attributes of the winning branch file, d_ino = st_ino, each name once; its names are then served by the addon', async (t) => {
   const a = makeTempDir('braidfs-rdp-a-');
