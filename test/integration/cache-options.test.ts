@@ -79,7 +79,7 @@ test('cache.writeback: appends and partial writes land right; passthrough is off
   t.is(readFileSync(m.path('f'), 'utf8'), 'Jello world!');
   t.is(readFileSync(m.src('f'), 'utf8'), 'Jello world!', 'on disk after close');
   // The line is written at INIT; stderr may reach us a little later.
-  await waitFor(() => /passthrough off: cache\.writeback/.test(m.log()), 3000);
+  await waitFor(() => /passthrough off: cache\.writeback/.test(m.log()), 10_000);
   t.regex(m.log(), /passthrough off: cache\.writeback/);
 });
 
