@@ -1848,24 +1848,38 @@ static int serve_negative(int devfd, uint64_t unique, uint64_t parent, const cha
   return 1;
 }
 
+// What the served name ops read of a struct fuse_in_header.
+struct in_head { uint32_t len; uint64_t unique, node; uint16_t extlen; };
+
+// 1 with *h filled in, 0 for a request shorter than it says (JS reports it).
+static int read_in_head(const char *req, size_t n, struct in_head *h) {
+  memcpy(&h->len, req, 4);
+  memcpy(&h->unique, req + 8, 8);
+  memcpy(&h->node, req + 16, 8);
+  memcpy(&h->extlen, req + 36, 2);
+  return h->len <= n && h->len >= IN_HEADER;
+}
+
+// The NUL-terminated name a LOOKUP or UNLINK body holds (before any request
+// extensions): its length, with *name set, or 0 when there is none.
+static size_t request_name(const char *req, const struct in_head *h, const char **name) {
+  if ((size_t)h->extlen * 8 + IN_HEADER >= h->len) return 0;
+  *name = req + IN_HEADER;
+  const char *nul = memchr(*name, 0, h->len - IN_HEADER - (size_t)h->extlen * 8);
+  return nul ? (size_t)(nul - *name) : 0;
+}
+
 // 1 when answered here, 0 when JS should have it.
 static int serve_lookup(int devfd, const char *req, size_t n) {
-  uint32_t len;
-  uint16_t extlen;
-  uint64_t unique, parent;
-  memcpy(&len, req, 4);
-  memcpy(&unique, req + 8, 8);
-  memcpy(&parent, req + 16, 8);
-  memcpy(&extlen, req + 36, 2);
-  if (len > n || (size_t)extlen * 8 + IN_HEADER >= len) return 0;
-  size_t room = len - IN_HEADER - (size_t)extlen * 8;
-  const char *name = req + IN_HEADER;
-  const char *nul = memchr(name, 0, room);
-  if (!nul || nul == name) return 0;
+  struct in_head h;
+  const char *name;
+  size_t namelen;
+  if (!read_in_head(req, n, &h) || !(namelen = request_name(req, &h, &name))) return 0;
+  uint64_t unique = h.unique, parent = h.node;
   double t0 = now_ns();
-  struct served_name *e = name_find(parent, name, (size_t)(nul - name));
+  struct served_name *e = name_find(parent, name, namelen);
   if (!e) {
-    if (!serve_negative(devfd, unique, parent, name, (size_t)(nul - name))) return 0;
+    if (!serve_negative(devfd, unique, parent, name, namelen)) return 0;
     served_stats.count[NEGATIVE]++;
     served_stats.ns[NEGATIVE] += now_ns() - t0;
     return 1;
@@ -1888,12 +1902,10 @@ static int serve_lookup(int devfd, const char *req, size_t n) {
 #define FUSE_GETATTR_FH 1
 #define ATTR_OUT 104
 static int serve_getattr(int devfd, const char *req, size_t n) {
-  uint32_t len, flags;
-  uint64_t unique, node;
-  memcpy(&len, req, 4);
-  memcpy(&unique, req + 8, 8);
-  memcpy(&node, req + 16, 8);
-  if (len > n || len < IN_HEADER + 16) return 0;
+  struct in_head h;
+  uint32_t flags;
+  if (!read_in_head(req, n, &h) || h.len < IN_HEADER + 16) return 0;
+  uint64_t unique = h.unique, node = h.node;
   memcpy(&flags, req + IN_HEADER, 4);
   if (flags & FUSE_GETATTR_FH) return 0;
   double t0 = now_ns();
@@ -1933,16 +1945,11 @@ static int unlink_beneath(int rootfd, const char *path) {
 // registered path (served_stat), as for a negative LOOKUP: a stale path
 // would name another file.
 static int serve_unlink(int devfd, const char *req, size_t n) {
-  uint32_t len;
-  uint64_t unique, parent;
-  memcpy(&len, req, 4);
-  memcpy(&unique, req + 8, 8);
-  memcpy(&parent, req + 16, 8);
-  if (!names.unlinks || len > n || len <= IN_HEADER) return 0;
-  const char *name = req + IN_HEADER;
-  const char *nul = memchr(name, 0, len - IN_HEADER);
-  if (!nul || nul == name) return 0;
-  size_t namelen = (size_t)(nul - name);
+  struct in_head h;
+  const char *name;
+  size_t namelen;
+  if (!names.unlinks || !read_in_head(req, n, &h) || !(namelen = request_name(req, &h, &name))) return 0;
+  uint64_t unique = h.unique, parent = h.node;
   double t0 = now_ns();
   char path[PATH_MAX];
   struct stat st;
@@ -1973,12 +1980,10 @@ static int serve_unlink(int devfd, const char *req, size_t n) {
 // attribute of the file the search finds, which must be the registered one).
 static const char CAPABILITY_NAME[] = "security.capability";
 static int serve_capability(int devfd, const char *req, size_t n) {
-  uint32_t len, size;
-  uint64_t unique, node;
-  memcpy(&len, req, 4);
-  memcpy(&unique, req + 8, 8);
-  memcpy(&node, req + 16, 8);
-  if (!names.capability || len > n || len < IN_HEADER + 8 + sizeof CAPABILITY_NAME) return 0;
+  struct in_head h;
+  uint32_t size;
+  if (!names.capability || !read_in_head(req, n, &h) || h.len < IN_HEADER + 8 + sizeof CAPABILITY_NAME) return 0;
+  uint64_t unique = h.unique, node = h.node;
   memcpy(&size, req + IN_HEADER, 4);
   if (memcmp(req + IN_HEADER + 8, CAPABILITY_NAME, sizeof CAPABILITY_NAME) != 0) return 0;
   double t0 = now_ns();
