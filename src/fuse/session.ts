@@ -62,8 +62,6 @@ export interface SessionHooks {
 const bit = (name: InitFlagName): bigint => 1n << BigInt(InitFlag[name]);
 /** onShared's slot for a request the addon answered itself (addon.c ANSWERED). */
 const ANSWERED = -2;
-/** struct fuse_in_header. */
-const IN_HEADER = 40;
 
 interface InFlight {
   readonly op: number;
@@ -139,9 +137,10 @@ export class Session {
 
   /** A request the addon has answered (an UNLINK): only the bookkeeping is left. */
   private afterAddonAnswered(req: Buffer): void {
-    if (req.length <= IN_HEADER || (req.readUInt32LE(4) as Opcode) !== Opcode.UNLINK) return;
-    const nul = req.indexOf(0, IN_HEADER);
-    const name = Buffer.from(req.subarray(IN_HEADER, nul < 0 ? req.length : nul));
+    const at = abi.InHeader.size;
+    if (req.length <= at || (req.readUInt32LE(4) as Opcode) !== Opcode.UNLINK) return;
+    const nul = req.indexOf(0, at);
+    const name = Buffer.from(req.subarray(at, nul < 0 ? req.length : nul));
     try {
       this.hooks.unlinked?.(req.readBigUInt64LE(16), name);
     } catch (e) {
