@@ -4,12 +4,14 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/options.js';
 import { mount, unmount, MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from '../fuse/mount.js';
 import { Session } from '../fuse/session.js';
+import * as abi from '../fuse/abi.js';
 import { Opcode } from '../fuse/abi.js';
 import { enableTrace } from '../fuse/trace.js';
 import { AddonServedIo, NOT_SERVED, addonServedStats } from '../fuse/served-io.js';
 import { AddonLookups, NOT_SERVED_NAMES } from '../fuse/served-lookups.js';
+import { AddonDirs } from '../fuse/served-dirs.js';
 import { PlusAdvisor } from '../ops/plus-advisor.js';
-import { listingsReadSoFar } from '../ops/dir.js';
+import { closeDir, listingsReadSoFar } from '../ops/dir.js';
 import { forgetUnlinkedName } from '../ops/remove.js';
 import { native } from '../native/index.js';
 import { forget, makeHandlers } from '../ops/index.js';
@@ -241,6 +243,9 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     // GETXATTR security.capability as ops/xattr.ts answers it: ENODATA when switched off, else read where the getxattr search (ff) finds it.
     const capability = config.xattr === 'nosys' ? 0 : config.xattr === 'noattr' || !config.securityCapability ? 2 : ['ff', 'epff'].includes(pool.policy('getxattr').name) ? 1 : 0;
     lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr, config.cacheNegativeEntry, unlinkModes, capability);
+    // OPENDIR of served directories, the end of their listings and RELEASEDIR too (served-dirs.ts).
+    ctx.handles.adopter = new AddonDirs(branches.branches, (id) => (ctx.inodes.has(id) ? ctx.inodes.get(id) : undefined));
+    native.serveDirs(config.cacheReaddir ? abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE : 0);
   }
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close
@@ -287,6 +292,7 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
         memory.forgot(before - ctx.inodes.size);
       },
       unlinked: (parent, name) => forgetUnlinkedName(ctx, parent, name),
+      releasedDir: (fh) => closeDir(ctx, fh),
       onInit: (n) => {
         ctx.cache = { ...ctx.cache, writeback: n.has('WRITEBACK_CACHE') };
         if (config.passthroughIo !== 'off' && !n.passthrough) passthrough.disable(passthroughMissing(config, n.has('WRITEBACK_CACHE')));

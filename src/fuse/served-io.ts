@@ -45,14 +45,16 @@ export class AddonServedIo implements ServedIo {
 
 /** Counts and milliseconds of what the addon answered, by opcode, for the stats line (the two kinds of LOOKUP added up). */
 export function addonServedStats(): Array<[string, { count: number; totalMs: number }]> {
-  const [reads, readMs, writes, writeMs, found, foundMs, nowhere, nowhereMs, getattrs, getattrMs, unlinks, unlinkMs, caps, capMs] = native.servedStats() as [
-    number, number, number, number, number, number, number, number, number, number, number, number, number, number,
-  ];
+  const [reads, readMs, writes, writeMs, found, foundMs, nowhere, nowhereMs, getattrs, getattrMs, unlinks, unlinkMs, caps, capMs, opens, openMs, ends, endMs, releases, releaseMs] =
+    native.servedStats() as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
   const out: Array<[string, { count: number; totalMs: number }]> = [];
   if (found + nowhere) out.push(['LOOKUP', { count: found + nowhere, totalMs: foundMs + nowhereMs }]);
   if (getattrs) out.push(['GETATTR', { count: getattrs, totalMs: getattrMs }]);
   if (unlinks) out.push(['UNLINK', { count: unlinks, totalMs: unlinkMs }]);
   if (caps) out.push(['GETXATTR', { count: caps, totalMs: capMs }]);
+  if (opens) out.push(['OPENDIR', { count: opens, totalMs: openMs }]);
+  if (ends) out.push(['READDIR', { count: ends, totalMs: endMs }]);
+  if (releases) out.push(['RELEASEDIR', { count: releases, totalMs: releaseMs }]);
   if (reads) out.push(['READ', { count: reads, totalMs: readMs }]);
   if (writes) out.push(['WRITE', { count: writes, totalMs: writeMs }]);
   return out;

@@ -42,6 +42,8 @@ export class AddonLookups implements ServedNames, NameMirror {
   /** The branches or the timeouts changed: JS answers every LOOKUP from now on (counts are still collected). */
   stop(): void {
     native.serveLookups(null);
+    // Directory handles given out stay served (served-dirs.ts); no new ones.
+    native.serveDirs(-1);
     this.on = false;
   }
 

@@ -57,6 +57,8 @@ export interface SessionHooks {
   onInit?(n: Negotiated): void;
   /** The addon answered UNLINK(parent, name) (see native serveLookups): what JS keeps about the name goes. */
   unlinked?(parent: bigint, name: Buffer): void;
+  /** The addon answered RELEASEDIR of a directory handle JS had taken over (served-dirs.ts): JS closes it. */
+  releasedDir?(fh: bigint): void;
 }
 
 const bit = (name: InitFlagName): bigint => 1n << BigInt(InitFlag[name]);
@@ -135,16 +137,20 @@ export class Session {
     if (r < 0) throw new Error(`braidfs: could not start reading /dev/fuse (${errnoName(-r)})`);
   }
 
-  /** A request the addon has answered (an UNLINK): only the bookkeeping is left. */
+  /** A request the addon has answered (UNLINK, RELEASEDIR): only the bookkeeping is left. */
   private afterAddonAnswered(req: Buffer): void {
     const at = abi.InHeader.size;
-    if (req.length <= at || (req.readUInt32LE(4) as Opcode) !== Opcode.UNLINK) return;
-    const nul = req.indexOf(0, at);
-    const name = Buffer.from(req.subarray(at, nul < 0 ? req.length : nul));
+    if (req.length <= at) return;
+    const op = req.readUInt32LE(4) as Opcode;
     try {
-      this.hooks.unlinked?.(req.readBigUInt64LE(16), name);
+      if (op === Opcode.UNLINK) {
+        const nul = req.indexOf(0, at);
+        this.hooks.unlinked?.(req.readBigUInt64LE(16), Buffer.from(req.subarray(at, nul < 0 ? req.length : nul)));
+      } else if (op === Opcode.RELEASEDIR && req.length >= at + 8) {
+        this.hooks.releasedDir?.(req.readBigUInt64LE(at));
+      }
     } catch (e) {
-      this.log.error(`bookkeeping of an UNLINK the addon answered: ${e instanceof Error ? e.message : String(e)}`);
+      this.log.error(`bookkeeping of ${Opcode[op] ?? op} the addon answered: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

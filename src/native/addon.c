@@ -1355,7 +1355,7 @@ static uint64_t served_file_hash(const void *e) { return fh_hash(((const struct 
 static int served_file_is(const void *e, const void *fh) { return ((const struct served_file *)e)->fh == *(const uint64_t *)fh; }
 static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, served_file_hash };
 // What the addon answered, by kind (for the SIGUSR2 stats line).
-enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, CAPABILITY, N_SERVED_KINDS };
+enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, CAPABILITY, OPENDIR, READDIR_END, RELEASEDIR, N_SERVED_KINDS };
 static struct { double count[N_SERVED_KINDS], ns[N_SERVED_KINDS]; } served_stats;
 // LOOKUPs answered here that found something other than a directory: what
 // readdirplus=auto (ops/plus-advisor.ts) counts as a walk that wants attributes.
@@ -2022,12 +2022,201 @@ static int serve_capability(int devfd, const char *req, size_t n) {
   return 1;
 }
 
+// ---------------------------------------------------------------------------
+// Directory handles opened here. A walk (find, du, rm -rf) opens, lists
+// and closes every directory: OPENDIR, one READDIR(PLUS) with the whole
+// listing, one more that finds the end, RELEASEDIR. Only the listing needs
+// JS (the merge rules, readdirplus=auto, the node table); the other three
+// are answered here, which takes a small directory from four trips into JS
+// to one.
+// - OPENDIR of a served directory, found again by the getattr search as the
+//   registered one (as a LOOKUP is), opens it on that branch, as dir.ts
+//   opendir does (the first branch that has it), and answers with an fh of
+//   its own range (ADDON_DIR_FH and up; JS numbers its handles from 1).
+// - JS takes a handle over at its first use (adoptDir): the fd becomes
+//   JS's, and JS's DirHandle keeps this fh. Whenever JS answers a READDIR
+//   that reaches the end of its listing it says where that end is
+//   (dirListingEnd), and the READDIR that asks from there gets the empty
+//   reply here. JS keeps every other offset, rewinds included.
+// - RELEASEDIR closes a handle JS never took; one JS took is answered here
+//   and delivered to JS marked answered, to close it.
+// JS thread only.
+
+#define FUSE_OP_OPENDIR 27
+#define FUSE_OP_READDIR 28
+#define FUSE_OP_RELEASEDIR 29
+#define FUSE_OP_READDIRPLUS 44
+#define ADDON_DIR_FH (1ull << 40)
+#define NO_END UINT64_MAX
+
+struct served_dir {
+  uint64_t fh;   // first: 0 marks a free slot
+  uint64_t node;
+  uint64_t end;  // the offset where JS's listing ends, or NO_END
+  int fd;        // -1 once JS took the handle over
+  int branch;
+};
+static uint64_t served_dir_hash(const void *e) { return fh_hash(((const struct served_dir *)e)->fh); }
+static int served_dir_is(const void *e, const void *fh) { return ((const struct served_dir *)e)->fh == *(const uint64_t *)fh; }
+static struct oa_table dir_table = { NULL, sizeof(struct served_dir), 0, 0, 64, served_dir_hash };
+static uint64_t next_dir_fh = ADDON_DIR_FH;
+// fuse_open_out open_flags for OPENDIR (cache.readdir), or -1: JS answers OPENDIR.
+static int dir_open_flags = -1;
+
+static struct served_dir *dir_find(uint64_t fh) { return fh >= ADDON_DIR_FH ? oa_find(&dir_table, fh_hash(fh), served_dir_is, &fh) : NULL; }
+
+// O_RDONLY | O_DIRECTORY open of a branch-relative path beneath the root, or -1.
+static int open_dir_rdonly(int rootfd, const char *path) {
+  int dirfd;
+  const char *last;
+  if (resolve_parent(rootfd, path, &dirfd, &last) != 0) return -1;
+  int fd = openat(dirfd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirfd != rootfd) close(dirfd);
+  return fd;
+}
+
+// OPENDIR of a served directory: 1 when answered here.
+static int serve_opendir(int devfd, const char *req, size_t n) {
+  struct in_head h;
+  if (dir_open_flags < 0 || !read_in_head(req, n, &h)) return 0;
+  double t0 = now_ns();
+  struct served_name *e = node_entry(h.node);
+  struct stat st, opened;
+  if (!e || e->type != S_IFDIR || !served_stat(e, &st)) return 0;
+  int fd = open_dir_rdonly(names.branch_fd[e->branch], e->name + e->namelen + 1);
+  if (fd < 0) return 0;
+  // Still the directory the search found (not one renamed into its place meanwhile).
+  struct served_dir *d = NULL;
+  if (fstat(fd, &opened) != 0 || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino || !(d = oa_add(&dir_table, fh_hash(next_dir_fh)))) {
+    close(fd);
+    return 0;
+  }
+  *d = (struct served_dir){ next_dir_fh++, h.node, NO_END, fd, e->branch };
+  char msg[OUT_HEADER + 16] = {0};
+  put_u64(msg + OUT_HEADER, d->fh);
+  put_u32(msg + OUT_HEADER + 8, (uint32_t)dir_open_flags);
+  if (send_reply(devfd, msg, sizeof msg, h.unique, 0) != 0) {
+    // Interrupted: the kernel will never release this fh.
+    close(fd);
+    oa_remove(&dir_table, d);
+    return 1;
+  }
+  served_stats.count[OPENDIR]++;
+  served_stats.ns[OPENDIR] += now_ns() - t0;
+  return 1;
+}
+
+// READDIR(PLUS) of a handle opened here at the end JS reported: the empty
+// reply that tells the kernel the listing is over. 1 when answered here.
+static int serve_readdir_end(int devfd, const char *req, size_t n) {
+  struct in_head h;
+  uint64_t fh, off;
+  if (!read_in_head(req, n, &h) || h.len < IN_HEADER + 16) return 0;
+  memcpy(&fh, req + IN_HEADER, 8);
+  memcpy(&off, req + IN_HEADER + 8, 8);
+  struct served_dir *d = dir_find(fh);
+  if (!d || d->end != off) return 0;
+  double t0 = now_ns();
+  char msg[OUT_HEADER];
+  send_reply(devfd, msg, OUT_HEADER, h.unique, 0);
+  served_stats.count[READDIR_END]++;
+  served_stats.ns[READDIR_END] += now_ns() - t0;
+  return 1;
+}
+
+// RELEASEDIR of a handle opened here: 1 when answered (JS never took it),
+// 2 when answered and JS has its DirHandle to close, 0 for JS's own handles.
+static int serve_releasedir(int devfd, const char *req, size_t n) {
+  struct in_head h;
+  uint64_t fh;
+  if (!read_in_head(req, n, &h) || h.len < IN_HEADER + 8) return 0;
+  memcpy(&fh, req + IN_HEADER, 8);
+  struct served_dir *d = dir_find(fh);
+  if (!d) return 0;
+  double t0 = now_ns();
+  int js = d->fd < 0;
+  if (!js) close(d->fd);
+  oa_remove(&dir_table, d);
+  char msg[OUT_HEADER];
+  send_reply(devfd, msg, OUT_HEADER, h.unique, 0);
+  served_stats.count[RELEASEDIR]++;
+  served_stats.ns[RELEASEDIR] += now_ns() - t0;
+  return js ? 2 : 1;
+}
+
+// serveDirs(openFlags): OPENDIR of served directories is answered here from
+// now on, with these fuse_open_out flags; serveDirs(-1): no more (handles
+// already given out keep being served: they need no branch or policy).
+static napi_value js_serve_dirs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t flags;
+  if (get_args(env, info, 1, argv) != 0 || get_i32(env, argv[0], &flags) != 0) return NULL;
+  dir_open_flags = flags < 0 ? -1 : flags;
+  return NULL;
+}
+
+// adoptDir(fh) → [node, branch, fd] of a handle opened here, which JS owns
+// from now on (the fd included), or null when there is no such handle.
+static napi_value js_adopt_dir(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out, v;
+  int64_t fh;
+  if (get_args(env, info, 1, argv) != 0 || get_i64(env, argv[0], &fh) != 0) return NULL;
+  struct served_dir *d = fh > 0 ? dir_find((uint64_t)fh) : NULL;
+  if (!d || d->fd < 0) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &out));
+  NAPI_CALL(env, napi_create_bigint_uint64(env, d->node, &v));
+  napi_set_element(env, out, 0, v);
+  napi_set_element(env, out, 1, make_num(env, d->branch));
+  napi_set_element(env, out, 2, make_num(env, d->fd));
+  d->fd = -1;
+  return out;
+}
+
+// dirHandlesOf(node) → the fhs of handles opened here for `node` that JS has
+// not taken over (a directory that lost its name is reached through them).
+static napi_value js_dir_handles_of(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  uint64_t node;
+  bool lossless;
+  if (get_args(env, info, 1, argv) != 0) return NULL;
+  if (napi_get_value_bigint_uint64(env, argv[0], &node, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "braidfs native: dirHandlesOf wants a bigint");
+    return NULL;
+  }
+  NAPI_CALL(env, napi_create_array(env, &out));
+  uint32_t k = 0;
+  for (size_t i = 0; i < dir_table.cap; i++) {
+    const struct served_dir *d = oa_at(&dir_table, i);
+    if (oa_live(&dir_table, i) && d->node == node && d->fd >= 0) napi_set_element(env, out, k++, make_num(env, (double)d->fh));
+  }
+  return out;
+}
+
+// dirListingEnd(fh, end): JS's listing of a handle it took over ends at
+// offset `end` (-1: JS did not reach the end; it answers every READDIR).
+static napi_value js_dir_listing_end(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int64_t fh, end;
+  if (get_args(env, info, 2, argv) != 0 || get_i64(env, argv[0], &fh) != 0 || get_i64(env, argv[1], &end) != 0) return NULL;
+  struct served_dir *d = fh > 0 ? dir_find((uint64_t)fh) : NULL;
+  if (d) d->end = end < 0 ? NO_END : (uint64_t)end;
+  return NULL;
+}
+
 // A request answered here? 1: yes; 2: yes, and JS still has bookkeeping to
 // do (it gets the request marked answered); 0: JS answers it.
 static int serve_name_op(int devfd, const char *req, size_t n) {
-  if (!names.enabled || n < IN_HEADER) return 0;
+  if (n < IN_HEADER) return 0;
   uint32_t op;
   memcpy(&op, req + 4, 4);
+  // Handles given out stay served after serving stops (they need no branch or policy).
+  if (op == FUSE_OP_READDIR || op == FUSE_OP_READDIRPLUS) return serve_readdir_end(devfd, req, n);
+  if (op == FUSE_OP_RELEASEDIR) return serve_releasedir(devfd, req, n);
+  if (!names.enabled) return 0;
+  if (op == FUSE_OP_OPENDIR) return serve_opendir(devfd, req, n);
   if (op == FUSE_OP_LOOKUP) return serve_lookup(devfd, req, n);
   if (op == FUSE_OP_GETATTR) return serve_getattr(devfd, req, n);
   if (op == FUSE_OP_UNLINK) return serve_unlink(devfd, req, n);
@@ -2449,6 +2638,10 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("readdirPlusSync", js_readdir_plus_sync),
     EXPORT("serveListedNames", js_serve_listed_names),
     EXPORT("openPath", js_open_path),
+    EXPORT("serveDirs", js_serve_dirs),
+    EXPORT("adoptDir", js_adopt_dir),
+    EXPORT("dirHandlesOf", js_dir_handles_of),
+    EXPORT("dirListingEnd", js_dir_listing_end),
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   for (size_t i = 0; i < N_OPS; i++) {

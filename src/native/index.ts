@@ -67,6 +67,18 @@ export interface NativeAddon {
   /** How many of the LOOKUPs answered here found something other than a directory, ever. */
   servedFileLookups(): number;
   /**
+   * OPENDIR of served directories answered by the addon from now on, with
+   * these fuse_open_out flags (-1: no more; handles already given out stay
+   * served). Their fhs are ADDON_DIR_FH and up (served-dirs.ts).
+   */
+  serveDirs(openFlags: number): void;
+  /** [node, branch index, fd] of an addon directory handle, JS's from now on (the fd too), or null. */
+  adoptDir(fh: number): [bigint, number, number] | null;
+  /** The fhs of addon directory handles of `node` that JS has not taken over. */
+  dirHandlesOf(node: bigint): number[];
+  /** The listing JS gives for addon directory handle `fh` ends at offset `end` (-1: not reached); the addon answers READDIR there. */
+  dirListingEnd(fh: number, end: number): void;
+  /**
    * The poll reader answers LOOKUP(parent, name) itself while the getattr
    * search finds this same file again (addon.c "Names served here").
    * Returns the LOOKUPs answered for an entry it replaces, or -errno.

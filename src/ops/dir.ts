@@ -35,8 +35,10 @@ import { SPARSE, type ListingKind } from './plus-advisor.js';
 import { CONTROL_NAME } from './control.js';
 
 const DT_DIR = 4;
-/** The most a READDIRPLUS reply sent without attributes holds (see readdirplus). */
+/** The most a READDIRPLUS reply sent without attributes holds (see readdirplus)... */
 const NAMES_ONLY_BATCH = 4096;
+/** ...unless the whole rest of the listing fits in this (about 100 names; namesOnlyBatch). */
+const WHOLE_NAMES_ONLY = 16384;
 /** A readdirplus stat that fails for any reason just lists the entry without attributes. */
 const ANY_ERRNO: ReadonlySet<number> = new Set(Object.values(constants.errno));
 const EMPTY = Buffer.alloc(0);
@@ -59,9 +61,9 @@ function listedIno(ctx: OpContext, rel: Buffer, b: Branch, name: Buffer, type: n
  * addon merges and dedupes (PackedListing); the root (hidden names) and
  * slow branches take the entry-by-entry path.
  */
-async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>): Promise<Listing> {
+async function mergedListing(ctx: OpContext, rel: Buffer, hidden: ReadonlySet<string>, held: HeldDir | undefined): Promise<Listing> {
   const branches = ctx.pool.branches.branches;
-  if (rel.length > 0 && branches.length <= 255 && !branches.some((b) => sys.isSlow(b.rootFd))) return packedListing(ctx, rel, branches);
+  if (rel.length > 0 && branches.length <= 255 && !branches.some((b) => sys.isSlow(b.rootFd))) return packedListing(ctx, rel, branches, held);
   return new ArrayListing(await listedOneByOne(ctx, rel, hidden));
 }
 
@@ -76,11 +78,21 @@ function seeds(branches: readonly Branch[]): Buffer {
 /** Where a directory is simply not on a branch. */
 const NOT_A_DIR_HERE: ReadonlySet<number> = new Set([Errno.ENOENT, Errno.ENOTDIR]);
 
-async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Branch[]): Promise<Listing> {
+/** The directory a handle holds open on its branch: listed through that fd, with no second open of the path. */
+interface HeldDir {
+  readonly branch: Branch;
+  readonly fd: number;
+}
+
+async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Branch[], held: HeldDir | undefined): Promise<Listing> {
   const fds: number[] = [];
   let firstError: unknown;
   try {
     for (const b of branches) {
+      if (b === held?.branch) {
+        fds.push(held.fd);
+        continue;
+      }
       try {
         // At once on inline branches, and no Error for the usual "not on this branch".
         const fd = sys.openIfPresent(b.rootFd, atPath(rel), sys.O_RDONLY | sys.O_DIRECTORY | sys.O_NOFOLLOW, NOT_A_DIR_HERE);
@@ -95,7 +107,7 @@ async function packedListing(ctx: OpContext, rel: Buffer, branches: readonly Bra
     if (typeof records === 'number') throw new FsError(-records, 'readdir', rel);
     return new PackedListing(records, branches);
   } finally {
-    for (const fd of fds) if (fd >= 0) sys.closeQuietly(fd);
+    for (const fd of fds) if (fd >= 0 && fd !== held?.fd) sys.closeQuietly(fd);
   }
 }
 
@@ -132,8 +144,8 @@ const HIDDEN = new Set<string>([CONTROL_NAME.toString('latin1')]);
 const HIDDEN_LAYERED = new Set<string>([...HIDDEN, ...LAYERED_HIDDEN_AT_ROOT]);
 
 /** The listing of a directory: merged over the layers in layered mode, else over every branch. */
-async function listingOf(ctx: OpContext, rel: Buffer): Promise<Listing> {
-  if (!ctx.layered) return mergedListing(ctx, rel, HIDDEN);
+async function listingOf(ctx: OpContext, rel: Buffer, held: HeldDir | undefined): Promise<Listing> {
+  if (!ctx.layered) return mergedListing(ctx, rel, HIDDEN, held);
   const hits = await ctx.layered.layers.resolve(rel);
   if (hits.length === 0) throw new FsError(Errno.ENOENT, 'readdir');
   if (!hits[0]!.isDir) throw new FsError(Errno.ENOTDIR, 'readdir');
@@ -176,7 +188,7 @@ async function listing(ctx: OpContext, h: DirHandle, offset: number): Promise<Li
     listingsRead++;
     const rel = relOf(ctx, h.node);
     // A directory that lost its name is listed through the fd we hold.
-    h.entries = rel === undefined ? new ArrayListing((await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch }))) : await listingOf(ctx, rel);
+    h.entries = rel === undefined ? new ArrayListing((await sys.readdir(h.fd, sys.SELF)).map((e) => ({ ...e, branch: h.branch }))) : await listingOf(ctx, rel, h);
   }
   h.served = true;
   return h.entries;
@@ -188,6 +200,7 @@ export async function readdir(ctx: OpContext, req: Req<Opcode.READDIR>): Promise
   const h = ctx.handles.dir(req.fh);
   const entries = await listing(ctx, h, req.offset);
   const { end, bytes } = fitting(entries, req.offset, req.size, false);
+  ctx.handles.listingEnds(h, end === entries.length ? end : undefined);
   return entries.readdirReply(req.offset, end, bytes);
 }
 
@@ -209,6 +222,17 @@ function fitting(entries: Listing, offset: number, size: number, plus: boolean):
   return { end, bytes };
 }
 
+/**
+ * The entries of a names-only READDIRPLUS reply: all that are left when
+ * they fit in WHOLE_NAMES_ONLY (the kernel's next READDIR then only finds
+ * the end: one round trip fewer for the many small directories of a source
+ * tree), else NAMES_ONLY_BATCH worth.
+ */
+function namesOnlyBatch(entries: Listing, offset: number, size: number): { end: number; bytes: number } {
+  const whole = fitting(entries, offset, Math.min(size, WHOLE_NAMES_ONLY), true);
+  return whole.end === entries.length ? whole : fitting(entries, offset, Math.min(size, NAMES_ONLY_BATCH), true);
+}
+
 export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>): Promise<Buffer> {
   const h = ctx.handles.dir(req.fh);
   const entries = await listing(ctx, h, req.offset);
@@ -220,7 +244,8 @@ export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>):
   // small: a READDIRPLUS record is about 160 bytes against READDIR's 32, and
   // the kernel asks for the rest with READDIR (find: 10% faster than filling
   // the batch, which for a directory shown with a big st_blksize is all of it).
-  const { end, bytes } = fitting(entries, req.offset, kind === 'names' ? Math.min(req.size, NAMES_ONLY_BATCH) : req.size, true);
+  const { end, bytes } = kind === 'names' ? namesOnlyBatch(entries, req.offset, req.size) : fitting(entries, req.offset, req.size, true);
+  ctx.handles.listingEnds(h, end === entries.length ? end : undefined);
   const bare = withoutAttributes(entries, kind);
   if (kind !== 'attributes') ctx.plusAdvisor.listedNamesOnly(countWhere(req.offset, end, (i) => bare(i) && entries.type(i) !== DT_DIR));
   const dirRel = relOf(ctx, h.node);
@@ -346,7 +371,12 @@ function countWhere(from: number, end: number, pred: (i: number) => boolean): nu
 }
 
 export async function releasedir(ctx: OpContext, req: Req<Opcode.RELEASEDIR>): Promise<void> {
-  const h = ctx.handles.remove(req.fh);
+  closeDir(ctx, req.fh);
+}
+
+/** Drops directory handle `fh` (RELEASEDIR, answered here or by the addon). */
+export function closeDir(ctx: OpContext, fh: bigint): void {
+  const h = ctx.handles.remove(fh);
   if (h) sys.close(h.fd);
 }
 

@@ -43,8 +43,23 @@ export interface DirHandle {
 
 export type Handle = FileHandle | DirHandle;
 
+/**
+ * Directory handles opened outside the table (the addon answers OPENDIR of
+ * known directories itself, fuse/served-dirs.ts), taken over at first use.
+ */
+export interface DirAdopter {
+  /** Handle `fh` as the table is to keep it, owned by JS from now on; undefined when there is none. */
+  adopt(fh: bigint): { node: Node; branch: Branch; fd: number } | undefined;
+  /** The fhs of such handles of `node` still held outside. */
+  heldFor(node: Node): bigint[];
+  /** The listing of handle `h` ends at offset `end` (undefined: the replies so far have not reached it). */
+  listingEnds(h: DirHandle, end: number | undefined): void;
+}
+
 export class HandleTable {
   private next = 1n;
+  /** Where directory handles the table did not open come from (none: every fh is the table's). */
+  adopter: DirAdopter | undefined;
   private readonly handles = new Map<number, Handle>();
   /** Open handles per node, to reach files that lost their name and to count opens. */
   private readonly byNode = new Map<number, Set<Handle>>();
@@ -72,13 +87,29 @@ export class HandleTable {
   }
 
   dir(fh: bigint): DirHandle {
-    const h = this.handles.get(Number(fh));
+    const h = this.handles.get(Number(fh)) ?? this.adopt(fh);
     if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, 'fh');
     return h;
   }
 
+  private adopt(fh: bigint): DirHandle | undefined {
+    const held = this.adopter?.adopt(fh);
+    return held && this.add<DirHandle>({ kind: 'dir', fh, node: held.node, branch: held.branch, fd: held.fd, entries: undefined, served: false });
+  }
+
+  /** Takes over every handle of `node` held outside, so the node's open handles are all here. */
+  private adoptAllOf(node: Node): void {
+    for (const fh of this.adopter?.heldFor(node) ?? []) this.adopt(fh);
+  }
+
+  /** The listing of `h` ends at `end` (undefined: not reached yet), for whoever answers its READDIRs besides us. */
+  listingEnds(h: DirHandle, end: number | undefined): void {
+    this.adopter?.listingEnds(h, end);
+  }
+
   /** Any open handle of this node (to reach a file that lost its names). */
   anyOpen(node: Node): Handle | undefined {
+    this.adoptAllOf(node);
     const set = this.byNode.get(Number(node.id));
     if (!set) return undefined;
     for (const h of set) return h;
@@ -87,6 +118,7 @@ export class HandleTable {
 
   /** Every open handle of a node. */
   openOf(node: Node): Handle[] {
+    this.adoptAllOf(node);
     return [...(this.byNode.get(Number(node.id)) ?? [])];
   }
 
