@@ -10,6 +10,7 @@ import { enableTrace } from '../fuse/trace.js';
 import { AddonServedIo, NOT_SERVED, addonServedStats } from '../fuse/served-io.js';
 import { AddonLookups, NOT_SERVED_NAMES } from '../fuse/served-lookups.js';
 import { AddonDirs } from '../fuse/served-dirs.js';
+import { listingCalcCode } from '../union/inodecalc.js';
 import { PlusAdvisor } from '../ops/plus-advisor.js';
 import { closeDir, listingsReadSoFar } from '../ops/dir.js';
 import { forgetUnlinkedName } from '../ops/remove.js';
@@ -239,13 +240,18 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   if (lookups) {
     ctx.inodes.mirror = lookups;
     // UNLINK too while it is epall's (the default action policy): the addon repeats exactly that.
-    const unlinkModes = pool.policy('unlink').name === 'epall' ? Buffer.from(branches.branches.map((b) => (b.mode === 'RO' ? 2 : 1))) : null;
+    const actionModes = Buffer.from(branches.branches.map((b) => (b.mode === 'RO' ? 2 : 1)));
+    const unlinkModes = pool.policy('unlink').name === 'epall' ? actionModes : null;
     // GETXATTR security.capability as ops/xattr.ts answers it: ENODATA when switched off, else read where the getxattr search (ff) finds it.
     const capability = config.xattr === 'nosys' ? 0 : config.xattr === 'noattr' || !config.securityCapability ? 2 : ['ff', 'epff'].includes(pool.policy('getxattr').name) ? 1 : 0;
     lookups.start(branches.branches.map((b) => b.rootFd), config.cacheEntry, config.cacheAttr, config.cacheNegativeEntry, unlinkModes, capability);
     // OPENDIR of served directories, the end of their listings and RELEASEDIR too (served-dirs.ts).
-    ctx.handles.adopter = new AddonDirs(branches.branches, (id) => (ctx.inodes.has(id) ? ctx.inodes.get(id) : undefined));
+    const dirs = new AddonDirs(branches.branches, (id) => (ctx.inodes.has(id) ? ctx.inodes.get(id) : undefined), listingCalcCode(config.inodecalc));
+    ctx.handles.adopter = dirs;
     native.serveDirs(config.cacheReaddir ? abi.FOPEN_CACHE_DIR | abi.FOPEN_KEEP_CACHE : 0);
+    ctx.plusAdvisor.attach(dirs);
+    // SETATTR of owner, mode and times too, while those are epall's (the defaults): the addon repeats ops/attr.ts for them.
+    if ((['chown', 'chmod', 'utimens'] as const).every((f) => pool.policy(f).name === 'epall')) native.serveSetattrs(actionModes);
   }
   // Options changed through /.braidfs take effect for the next request: a
   // new pool (and, for the branch list, new branch fds; the old ones close
@@ -328,7 +334,8 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
   // SIGUSR2: one line of state, to see that memory follows the kernel's lookups.
   const listingCounts = (): string => {
     const { attributes, namesOnly, sampled } = ctx.plusAdvisor.counts();
-    return `${listingsReadSoFar()}-read/${attributes}+attrs/${namesOnly}-names/${sampled}~sampled`;
+    const byAddon = addonServedStats().find(([name]) => name === 'LISTING')?.[1].count ?? 0;
+    return `${listingsReadSoFar() + byAddon}-read/${attributes}+attrs/${namesOnly}-names/${sampled}~sampled`;
   };
   signals.set('SIGUSR2', () => {
     log.info(`stats: nodes=${ctx.inodes.size} handles=${ctx.handles.size} inflight=${session.inFlightCount} passthrough=${passthrough.enabled ? 'on' : 'off'} rss=${Math.round(process.memoryUsage.rss() / 2 ** 20)}MiB heap=${Math.round(process.memoryUsage().heapUsed / 2 ** 20)}MiB gc=${memory.collections} listings=${listingCounts()}`);

@@ -43,19 +43,23 @@ export class AddonServedIo implements ServedIo {
   }
 }
 
-/** Counts and milliseconds of what the addon answered, by opcode, for the stats line (the two kinds of LOOKUP added up). */
+/**
+ * What native.servedStats counts, in addon.c's order (its enum of served
+ * kinds), by the opcode the stats line shows: both kinds of LOOKUP (found,
+ * nowhere) as LOOKUP, the end of a listing as READDIR, and a first
+ * READDIR(PLUS) the addon listed itself as LISTING.
+ */
+const SERVED_KINDS = ['READ', 'WRITE', 'LOOKUP', 'LOOKUP', 'GETATTR', 'UNLINK', 'GETXATTR', 'OPENDIR', 'READDIR', 'RELEASEDIR', 'LISTING', 'SETATTR'] as const;
+
+/** Counts and milliseconds of what the addon answered, by opcode, for the stats line. */
 export function addonServedStats(): Array<[string, { count: number; totalMs: number }]> {
-  const [reads, readMs, writes, writeMs, found, foundMs, nowhere, nowhereMs, getattrs, getattrMs, unlinks, unlinkMs, caps, capMs, opens, openMs, ends, endMs, releases, releaseMs] =
-    native.servedStats() as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
-  const out: Array<[string, { count: number; totalMs: number }]> = [];
-  if (found + nowhere) out.push(['LOOKUP', { count: found + nowhere, totalMs: foundMs + nowhereMs }]);
-  if (getattrs) out.push(['GETATTR', { count: getattrs, totalMs: getattrMs }]);
-  if (unlinks) out.push(['UNLINK', { count: unlinks, totalMs: unlinkMs }]);
-  if (caps) out.push(['GETXATTR', { count: caps, totalMs: capMs }]);
-  if (opens) out.push(['OPENDIR', { count: opens, totalMs: openMs }]);
-  if (ends) out.push(['READDIR', { count: ends, totalMs: endMs }]);
-  if (releases) out.push(['RELEASEDIR', { count: releases, totalMs: releaseMs }]);
-  if (reads) out.push(['READ', { count: reads, totalMs: readMs }]);
-  if (writes) out.push(['WRITE', { count: writes, totalMs: writeMs }]);
-  return out;
+  const raw = native.servedStats();
+  const out = new Map<string, { count: number; totalMs: number }>();
+  SERVED_KINDS.forEach((name, i) => {
+    const count = raw[2 * i] ?? 0;
+    if (count === 0) return;
+    const before = out.get(name) ?? { count: 0, totalMs: 0 };
+    out.set(name, { count: before.count + count, totalMs: before.totalMs + (raw[2 * i + 1] ?? 0) });
+  });
+  return [...out];
 }

@@ -606,6 +606,70 @@ static int merge_add(struct merge_out *m, uint64_t ino, unsigned char type, unsi
   return 0;
 }
 
+static void merge_free(struct merge_out *m) {
+  free(m->buf);
+  free(m->offs);
+  free(m->from);
+  free(m->set);
+  memset(m, 0, sizeof *m);
+}
+
+// Every name of the open directories fds[0..n) (fd < 0: none on that
+// branch), read from the start, first fd wins a name. 0 or -errno.
+static int merge_dirs(const int *fds, unsigned n, struct merge_out *m) {
+  int err = 0;
+  char *dbuf = malloc(65536);
+  if (!dbuf) return -ENOMEM;
+  for (unsigned i = 0; i < n && !err; i++) {
+    int fd = fds[i];
+    if (fd < 0) continue;
+    if (lseek(fd, 0, SEEK_SET) < 0) { err = -errno; break; }
+    for (;;) {
+      long got = syscall(SYS_getdents64, fd, dbuf, 65536);
+      if (got < 0) { err = -errno; break; }
+      if (got == 0) break;
+      for (long pos = 0; pos < got && !err;) {
+        struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(dbuf + pos);
+        err = merge_add(m, d->ino, d->type, (unsigned char)i, d->name, strlen(d->name));
+        pos += d->reclen;
+      }
+      if (err) break;
+    }
+  }
+  free(dbuf);
+  free(m->set);
+  m->set = NULL;
+  m->set_cap = 0;
+  return err;
+}
+
+// Now that every name is known: each record's shown inode number and cookie (index + 1).
+static void merge_finish(struct merge_out *m, int calc, const void *seeds, const void *rel, size_t rl) {
+  for (size_t i = 0; i < m->count; i++) {
+    unsigned char *r = m->buf + m->offs[i];
+    uint64_t ino, off = i + 1;
+    uint32_t type;
+    memcpy(&ino, r, 8);
+    memcpy(&type, r + 20, 4);
+    ino = listed_ino(calc, seed_at(seeds, m->from[i]), rel, rl, r + DIRENT_HEAD, rec_namelen(r), type == DT_DIR, ino);
+    memcpy(r, &ino, 8);
+    memcpy(r + 8, &off, 8);
+  }
+}
+
+// The size of the packed form readdirMergedSync returns (src/native/index.ts).
+static size_t merge_packed_size(const struct merge_out *m) { return 8 + m->len + 4 * (m->count + 1) + m->count; }
+
+static void merge_pack(const struct merge_out *m, unsigned char *out) {
+  uint32_t count32 = (uint32_t)m->count, len32 = (uint32_t)m->len;
+  memcpy(out, &count32, 4);
+  memcpy(out + 4, &len32, 4);
+  if (m->len) memcpy(out + 8, m->buf, m->len);
+  if (m->count) memcpy(out + 8 + m->len, m->offs, 4 * m->count);
+  memcpy(out + 8 + m->len + 4 * m->count, &len32, 4);
+  if (m->count) memcpy(out + 8 + m->len + 4 * (m->count + 1), m->from, m->count);
+}
+
 static napi_value js_readdir_merged_sync(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (get_args(env, info, 4, argv) != 0) return NULL;
@@ -616,57 +680,21 @@ static napi_value js_readdir_merged_sync(napi_env env, napi_callback_info info) 
   int32_t calc;
   if (get_buffer(env, argv[1], &rel, &rl) != 0 || get_i32(env, argv[2], &calc) != 0 || get_buffer(env, argv[3], &seeds, &seeds_len) != 0) return NULL;
   if (seeds_len < (size_t)n * 8) return make_num(env, -EINVAL);
-  struct merge_out m = {0};
-  int err = 0;
-  char *dbuf = malloc(65536);
-  if (!dbuf) return make_num(env, -ENOMEM);
-  for (uint32_t i = 0; i < n && !err; i++) {
+  int fds[255];
+  for (uint32_t i = 0; i < n; i++) {
     napi_value v;
-    int fd;
-    if (napi_get_element(env, argv[0], i, &v) != napi_ok || get_i32(env, v, &fd) != 0) { err = -EINVAL; break; }
-    if (fd < 0) continue;
-    if (lseek(fd, 0, SEEK_SET) < 0) { err = -errno; break; }
-    for (;;) {
-      long got = syscall(SYS_getdents64, fd, dbuf, 65536);
-      if (got < 0) { err = -errno; break; }
-      if (got == 0) break;
-      for (long pos = 0; pos < got && !err;) {
-        struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; } *d = (void *)(dbuf + pos);
-        err = merge_add(&m, d->ino, d->type, (unsigned char)i, d->name, strlen(d->name));
-        pos += d->reclen;
-      }
-      if (err) break;
-    }
+    if (napi_get_element(env, argv[0], i, &v) != napi_ok || get_i32(env, v, &fds[i]) != 0) return make_num(env, -EINVAL);
   }
-  free(dbuf);
-  free(m.set);
+  struct merge_out m = {0};
+  int err = merge_dirs(fds, n, &m);
   napi_value result;
-  size_t total = 8 + m.len + 4 * (m.count + 1) + m.count;
   unsigned char *out = NULL;
-  if (!err && (m.count > UINT32_MAX - 1 || napi_create_buffer(env, total, (void **)&out, &result) != napi_ok)) err = -ENOMEM;
+  if (!err && (m.count > UINT32_MAX - 1 || napi_create_buffer(env, merge_packed_size(&m), (void **)&out, &result) != napi_ok)) err = -ENOMEM;
   if (!err) {
-    // Now that every name is known: each record's shown inode number and cookie.
-    for (size_t i = 0; i < m.count; i++) {
-      unsigned char *r = m.buf + m.offs[i];
-      uint64_t ino, off = i + 1;
-      uint32_t type;
-      memcpy(&ino, r, 8);
-      memcpy(&type, r + 20, 4);
-      ino = listed_ino(calc, seed_at(seeds, m.from[i]), rel, rl, r + DIRENT_HEAD, rec_namelen(r), type == DT_DIR, ino);
-      memcpy(r, &ino, 8);
-      memcpy(r + 8, &off, 8);
-    }
-    uint32_t count32 = (uint32_t)m.count, len32 = (uint32_t)m.len;
-    memcpy(out, &count32, 4);
-    memcpy(out + 4, &len32, 4);
-    if (m.len) memcpy(out + 8, m.buf, m.len);
-    if (m.count) memcpy(out + 8 + m.len, m.offs, 4 * m.count);
-    memcpy(out + 8 + m.len + 4 * m.count, &len32, 4);
-    if (m.count) memcpy(out + 8 + m.len + 4 * (m.count + 1), m.from, m.count);
+    merge_finish(&m, calc, seeds, rel, rl);
+    merge_pack(&m, out);
   }
-  free(m.buf);
-  free(m.offs);
-  free(m.from);
+  merge_free(&m);
   return err ? make_num(env, err) : result;
 }
 
@@ -1356,7 +1384,7 @@ static uint64_t served_file_hash(const void *e) { return fh_hash(((const struct 
 static int served_file_is(const void *e, const void *fh) { return ((const struct served_file *)e)->fh == *(const uint64_t *)fh; }
 static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, served_file_hash };
 // What the addon answered, by kind (for the SIGUSR2 stats line).
-enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, CAPABILITY, OPENDIR, READDIR_END, RELEASEDIR, N_SERVED_KINDS };
+enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, CAPABILITY, OPENDIR, READDIR_END, RELEASEDIR, LISTING, SETATTR, N_SERVED_KINDS };
 static struct { double count[N_SERVED_KINDS], ns[N_SERVED_KINDS]; } served_stats;
 // LOOKUPs answered here that found something other than a directory: what
 // readdirplus=auto (ops/plus-advisor.ts) counts as a walk that wants attributes.
@@ -1511,9 +1539,11 @@ static int serve_io(int devfd, const char *req, size_t n) {
 
 #define FUSE_OP_LOOKUP 1
 #define FUSE_OP_GETATTR 3
+#define FUSE_OP_SETATTR 4
 #define FUSE_OP_UNLINK 10
 #define FUSE_OP_GETXATTR 22
 #define ENTRY_OUT 128
+#define DIRENTPLUS_HEAD (ENTRY_OUT + DIRENT_HEAD)
 #define MAX_BRANCHES 64
 
 struct served_name {
@@ -1557,10 +1587,11 @@ static struct {
   int branch_fd[MAX_BRANCHES];
   int nbranches;
   int enabled;
-  // UNLINK answered here too (the action policy is epall): per branch, 1 when
-  // its mode lets actions act on it (RW, NC), 2 when it is RO. 0: JS answers.
-  unsigned char unlink_mode[MAX_BRANCHES];
-  int unlinks;
+  // UNLINK, and SETATTR of owner, mode and times, answered here too when
+  // their action policies are epall: per branch, 1 when its mode lets
+  // actions act on it (RW, NC), 2 when it is RO.
+  unsigned char action_mode[MAX_BRANCHES];
+  int unlinks, setattrs;
   // GETXATTR of security.capability (the kernel asks before chown, utimes
   // and writes that may drop privileges): 1 read it from the file the getattr
   // search finds (the getxattr policy is ff too), 2 ENODATA
@@ -1702,7 +1733,7 @@ static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
   napi_valuetype t;
   napi_typeof(env, argv[0], &t);
-  if (t == napi_null || t == napi_undefined || argc < 4) { names.enabled = 0; names.unlinks = 0; return make_num(env, 0); }
+  if (t == napi_null || t == napi_undefined || argc < 4) { names.enabled = 0; names.unlinks = 0; names.setattrs = 0; return make_num(env, 0); }
   uint32_t n;
   if (napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0 || n > MAX_BRANCHES) return make_num(env, -EINVAL);
   for (uint32_t i = 0; i < n; i++) {
@@ -1731,7 +1762,7 @@ static napi_value js_serve_lookups(napi_env env, napi_callback_info info) {
   void *modes;
   size_t nmodes;
   if (argc >= 5 && get_buffer_quiet(env, argv[4], &modes, &nmodes) == 0 && nmodes == n) {
-    memcpy(names.unlink_mode, modes, n);
+    memcpy(names.action_mode, modes, n);
     names.unlinks = 1;
   }
   names.enabled = 1;
@@ -1936,6 +1967,30 @@ static int unlink_beneath(int rootfd, const char *path) {
   return r;
 }
 
+// The branches the action policy epall acts on for `path` (policies/
+// filters.ts): those whose mode allows actions (RW, NC), that have the path
+// and are not mounted read-only, in list order, into targets[] (with their
+// stats into sts[] when given). Their count; with none, *reason says why
+// (EROFS > ENOENT); -1 when a probe failed in a way the policy would report
+// (JS says it). Nothing is changed until every branch has been probed.
+static int epall_targets(const char *path, int *targets, struct stat *sts, int *reason) {
+  int count = 0;
+  *reason = ENOENT;
+  for (int b = 0; b < names.nbranches; b++) {
+    struct stat st;
+    if (names.action_mode[b] != 1) { *reason = EROFS; continue; } // RO: excluded before the path is looked at
+    int r = stat_beneath(names.branch_fd[b], path, &st);
+    if (missing(r)) continue;
+    if (r < 0) return -1;
+    struct statvfs vfs;
+    if (fstatvfs(names.branch_fd[b], &vfs) != 0) return -1;
+    if (vfs.f_flag & ST_RDONLY) { *reason = EROFS; continue; }
+    if (sts) sts[count] = st;
+    targets[count++] = b;
+  }
+  return count;
+}
+
 // UNLINK below a registered directory, with the action policy epall, as
 // ops/remove.ts does it: every branch whose mode allows actions, that has the
 // path and is not mounted read-only, is acted on; any success wins, else the
@@ -1953,27 +2008,134 @@ static int serve_unlink(int devfd, const char *req, size_t n) {
   uint64_t unique = h.unique, parent = h.node;
   double t0 = now_ns();
   char path[PATH_MAX];
-  struct stat st;
+  int targets[MAX_BRANCHES], reason;
   if (!served_child_path(parent, name, namelen, path)) return 0;
-  int reason = ENOENT, acted = 0, first_err = 0, ok = 0;
-  for (int b = 0; b < names.nbranches; b++) {
-    if (names.unlink_mode[b] != 1) { reason = EROFS; continue; } // RO: excluded before the path is looked at
-    int r = stat_beneath(names.branch_fd[b], path, &st);
-    if (missing(r)) continue;
-    if (r < 0) return 0; // an error the policy's probe would report: JS says it
-    struct statvfs vfs;
-    if (fstatvfs(names.branch_fd[b], &vfs) != 0) return 0;
-    if (vfs.f_flag & ST_RDONLY) { reason = EROFS; continue; }
-    acted = 1;
-    int u = unlink_beneath(names.branch_fd[b], path);
+  int count = epall_targets(path, targets, NULL, &reason);
+  if (count < 0) return 0;
+  int first_err = 0, ok = 0;
+  for (int k = 0; k < count; k++) {
+    int u = unlink_beneath(names.branch_fd[targets[k]], path);
     if (u == 0) ok = 1;
     else if (!first_err) first_err = -u;
   }
   char msg[OUT_HEADER] = {0};
-  send_reply(devfd, msg, OUT_HEADER, unique, ok ? 0 : acted ? first_err : reason);
+  send_reply(devfd, msg, OUT_HEADER, unique, ok ? 0 : count ? first_err : reason);
   served_stats.count[UNLINK]++;
   served_stats.ns[UNLINK] += now_ns() - t0;
   return 2;
+}
+
+// SETATTR of a served node's owner, mode or times (not its size, not
+// through a handle, not a suid/sgid kill), with chown, chmod and utimens all
+// epall, as ops/attr.ts setattr does it: owner, then mode, then times, each
+// on every branch epall picks, mixed results folded by the branch the
+// getattr search reports (fold.ts preferSearch: the file's registered branch,
+// which served_stat checks is the one ff finds), the first failing step ending
+// the request; then the attributes the search finds. Symlinks go to JS.
+// 1 when answered here.
+#define FATTR_MODE 1
+#define FATTR_UID 2
+#define FATTR_GID 4
+#define FATTR_ATIME 16
+#define FATTR_MTIME 32
+#define FATTR_ATIME_NOW 128
+#define FATTR_MTIME_NOW 256
+#define FATTR_LOCKOWNER 512
+#define FATTR_CTIME 1024
+#define SETATTR_IN 88
+#define SERVED_FATTRS (FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)
+
+// One step on every target: the folded result, 0 or an errno.
+static int act_on_targets(const char *path, const int *targets, int count, int search_branch, int step, const struct timespec *ts, uint32_t uid, uint32_t gid, mode_t mode) {
+  int oks = 0, first = 0, at_search = -1;
+  for (int k = 0; k < count; k++) {
+    int dirfd, r;
+    const char *last;
+    if (resolve_parent(names.branch_fd[targets[k]], path, &dirfd, &last) != 0) r = errno;
+    else {
+      if (step == FATTR_UID) r = fchownat(dirfd, last, uid, gid, AT_SYMLINK_NOFOLLOW);
+      else if (step == FATTR_MODE) r = fchmodat(dirfd, last, mode, AT_SYMLINK_NOFOLLOW);
+      else r = utimensat(dirfd, last, ts, AT_SYMLINK_NOFOLLOW);
+      r = r == 0 ? 0 : errno;
+      if (dirfd != names.branch_fd[targets[k]]) close(dirfd);
+    }
+    if (r == 0) oks++;
+    if (k == 0) first = r;
+    if (targets[k] == search_branch) at_search = r;
+  }
+  if (oks == 0 || oks == count) return first;
+  return at_search >= 0 ? at_search : ENOENT; // mixed: the searched branch's result (none acted on there: nothing to report)
+}
+
+static int serve_setattr(int devfd, const char *req, size_t n) {
+  struct in_head h;
+  uint32_t valid;
+  if (!names.setattrs || !read_in_head(req, n, &h) || h.len < IN_HEADER + SETATTR_IN) return 0;
+  const char *in = req + IN_HEADER;
+  memcpy(&valid, in, 4);
+  if (!(valid & SERVED_FATTRS) || (valid & ~(SERVED_FATTRS | FATTR_LOCKOWNER | FATTR_CTIME))) return 0;
+  double t0 = now_ns();
+  struct served_name *e = node_entry(h.node);
+  struct stat st, sts[MAX_BRANCHES];
+  if (!e || e->type == S_IFLNK || !served_stat(e, &st)) return 0;
+  const char *path = e->name + e->namelen + 1;
+  int targets[MAX_BRANCHES], reason;
+  int count = epall_targets(path, targets, sts, &reason);
+  if (count < 0) return 0;
+  for (int k = 0; k < count; k++)
+    if (S_ISLNK(sts[k].st_mode)) return 0; // a symlink on another branch: chmod would follow it
+  int err = count ? 0 : reason;
+  uint32_t uid, gid, mode;
+  memcpy(&uid, in + 76, 4);
+  memcpy(&gid, in + 80, 4);
+  memcpy(&mode, in + 68, 4);
+  if (!err && valid & (FATTR_UID | FATTR_GID))
+    err = act_on_targets(path, targets, count, e->branch, FATTR_UID, NULL, valid & FATTR_UID ? uid : (uint32_t)-1, valid & FATTR_GID ? gid : (uint32_t)-1, 0);
+  if (!err && valid & FATTR_MODE) err = act_on_targets(path, targets, count, e->branch, FATTR_MODE, NULL, 0, 0, mode & 07777);
+  if (!err && valid & (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)) {
+    struct timespec ts[2];
+    uint64_t sec[2];
+    uint32_t nsec[2];
+    memcpy(&sec[0], in + 32, 8);
+    memcpy(&sec[1], in + 40, 8);
+    memcpy(&nsec[0], in + 56, 4);
+    memcpy(&nsec[1], in + 60, 4);
+    for (int i = 0; i < 2; i++) {
+      uint32_t set = i ? FATTR_MTIME : FATTR_ATIME, now = i ? FATTR_MTIME_NOW : FATTR_ATIME_NOW;
+      ts[i].tv_sec = valid & set ? (time_t)(int64_t)sec[i] : 0;
+      ts[i].tv_nsec = valid & now ? UTIME_NOW : valid & set ? (long)nsec[i] : UTIME_OMIT;
+    }
+    err = act_on_targets(path, targets, count, e->branch, FATTR_ATIME, ts, 0, 0, 0);
+  }
+  char msg[OUT_HEADER + ATTR_OUT] = {0};
+  if (!err) err = -stat_beneath(names.branch_fd[e->branch], path, &st);
+  if (err) {
+    send_reply(devfd, msg, OUT_HEADER, h.unique, err);
+  } else {
+    put_u64(msg + OUT_HEADER, names.valid.attr_sec);
+    put_u32(msg + OUT_HEADER + 8, names.valid.attr_nsec);
+    put_attr(msg + OUT_HEADER + 16, &st, e->shown_ino);
+    send_reply(devfd, msg, sizeof msg, h.unique, 0);
+  }
+  served_stats.count[SETATTR]++;
+  served_stats.ns[SETATTR] += now_ns() - t0;
+  return 1;
+}
+
+// serveSetattrs(modes): SETATTR of owner, mode and times answered here from
+// now on (chown, chmod and utimens are epall), modes as for unlinkModes
+// (one byte per branch: 1 RW or NC, 2 RO); null: JS answers them.
+static napi_value js_serve_setattrs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  void *modes;
+  size_t nmodes;
+  if (get_args(env, info, 1, argv) != 0) return NULL;
+  names.setattrs = 0;
+  if (get_buffer_quiet(env, argv[0], &modes, &nmodes) != 0) return make_num(env, 0);
+  if (nmodes != (size_t)names.nbranches) return make_num(env, -EINVAL);
+  memcpy(names.action_mode, modes, nmodes);
+  names.setattrs = 1;
+  return make_num(env, 0);
 }
 
 // GETXATTR of security.capability for a node with a served name, as
@@ -2053,9 +2215,11 @@ static int serve_capability(int devfd, const char *req, size_t n) {
 struct served_dir {
   uint64_t fh;   // first: 0 marks a free slot
   uint64_t node;
-  uint64_t end;  // the offset where JS's listing ends, or NO_END
+  uint64_t end;  // the offset where the listing given ends, or NO_END
   int fd;        // -1 once JS took the handle over
   int branch;
+  unsigned char *listing; // a listing made here (readdirMergedSync's packed form), or NULL
+  size_t listing_len;
 };
 static uint64_t served_dir_hash(const void *e) { return fh_hash(((const struct served_dir *)e)->fh); }
 static int served_dir_is(const void *e, const void *fh) { return ((const struct served_dir *)e)->fh == *(const uint64_t *)fh; }
@@ -2092,7 +2256,7 @@ static int serve_opendir(int devfd, const char *req, size_t n) {
     close(fd);
     return 0;
   }
-  *d = (struct served_dir){ next_dir_fh++, h.node, NO_END, fd, e->branch };
+  *d = (struct served_dir){ next_dir_fh++, h.node, NO_END, fd, e->branch, NULL, 0 };
   char msg[OUT_HEADER + 16] = {0};
   put_u64(msg + OUT_HEADER, d->fh);
   put_u32(msg + OUT_HEADER + 8, (uint32_t)dir_open_flags);
@@ -2107,22 +2271,155 @@ static int serve_opendir(int devfd, const char *req, size_t n) {
   return 1;
 }
 
-// READDIR(PLUS) of a handle opened here at the end JS reported: the empty
-// reply that tells the kernel the listing is over. 1 when answered here.
-static int serve_readdir_end(int devfd, const char *req, size_t n) {
+// Listings made here: the first READDIRPLUS (or READDIR) of a handle opened
+// here, names only, while JS allows it (native.serveListings: readdirplus=
+// false, or readdirplus=auto while walks do not stat what they list), when
+// the whole listing fits in one reply. The same merge as dir.ts's
+// packedListing (readdirMergedSync's code, over the handle's fd and the
+// directory's path on the other branches), the same names-only records as
+// dir.ts's readdirplus for kind 'names'; the listing is kept with the handle
+// so that JS, should it take the handle over, goes on from the same one.
+// Each listing is logged for JS's PlusAdvisor, which reads the log before it
+// decides anything (takeListings); when the log is full, listings go to JS.
+#define WHOLE_NAMES_ONLY 16384 // dir.ts WHOLE_NAMES_ONLY
+#define LISTED_LOG 256
+static struct {
+  int on;
+  int calc;                                  // inodecalc's listing code
+  unsigned char seeds[8 * MAX_BRANCHES];     // each branch's devino seed
+  uint64_t log[3 * LISTED_LOG];              // [dir node, non-directory names, served_file_lookups then]
+  unsigned logged;
+} listings;
+
+static void dir_free_listing(struct served_dir *d) {
+  free(d->listing);
+  d->listing = NULL;
+  d->listing_len = 0;
+}
+
+// The first batch of a listing, made here: 1 when answered, 0 for JS.
+static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint32_t size, int plus) {
+  if (!listings.on || !names.enabled || listings.logged == LISTED_LOG || d->fd < 0) return 0;
+  struct served_name *e = node_entry(d->node);
+  if (!e || e->type != S_IFDIR || d->branch >= names.nbranches) return 0;
+  double t0 = now_ns();
+  const char *path = e->name + e->namelen + 1;
+  int fds[MAX_BRANCHES], ok = 1;
+  for (int b = 0; b < names.nbranches; b++) {
+    if (b == d->branch) { fds[b] = d->fd; continue; }
+    fds[b] = open_dir_rdonly(names.branch_fd[b], path);
+    if (fds[b] < 0 && !missing(-errno)) ok = 0; // an error JS reports (or lists around)
+  }
+  struct merge_out m = {0};
+  ok = ok && merge_dirs(fds, (unsigned)names.nbranches, &m) == 0;
+  for (int b = 0; b < names.nbranches; b++)
+    if (b != d->branch && fds[b] >= 0) close(fds[b]);
+  size_t bytes = 0, limit = plus ? (size < WHOLE_NAMES_ONLY ? size : WHOLE_NAMES_ONLY) : size;
+  uint64_t nondirs = 0;
+  for (size_t i = 0; ok && i < m.count; i++) {
+    const unsigned char *r = m.buf + m.offs[i];
+    uint32_t type;
+    memcpy(&type, r + 20, 4);
+    if (type != DT_DIR) nondirs++;
+    bytes += ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + rec_namelen(r) + 7) & ~(size_t)7;
+  }
+  unsigned char *packed = ok && bytes <= limit ? malloc(merge_packed_size(&m)) : NULL;
+  char *msg = packed ? malloc(OUT_HEADER + bytes) : NULL;
+  if (!msg) {
+    free(packed);
+    merge_free(&m);
+    return 0;
+  }
+  merge_finish(&m, listings.calc, listings.seeds, path, strlen(path));
+  char *o = msg + OUT_HEADER;
+  if (!plus) {
+    memcpy(o, m.buf, m.len); // the records are struct fuse_dirent already
+  } else {
+    for (size_t i = 0; i < m.count; i++) {
+      const unsigned char *r = m.buf + m.offs[i];
+      size_t nl = rec_namelen(r), rec = (DIRENTPLUS_HEAD + nl + 7) & ~(size_t)7;
+      memset(o, 0, rec); // nodeid 0: the name only, no lookup
+      memcpy(o + ENTRY_OUT, r, DIRENT_HEAD + nl);
+      o += rec;
+    }
+  }
+  merge_pack(&m, packed);
+  dir_free_listing(d);
+  d->listing = packed;
+  d->listing_len = merge_packed_size(&m);
+  d->end = m.count;
+  merge_free(&m);
+  send_reply(devfd, msg, OUT_HEADER + bytes, unique, 0);
+  free(msg);
+  if (plus) {
+    uint64_t *l = listings.log + 3 * listings.logged++;
+    l[0] = d->node;
+    l[1] = nondirs;
+    l[2] = (uint64_t)served_file_lookups;
+  }
+  served_stats.count[LISTING]++;
+  served_stats.ns[LISTING] += now_ns() - t0;
+  return 1;
+}
+
+// READDIR(PLUS) of a handle opened here: at the end of the listing given,
+// the empty reply that tells the kernel it is over; at offset 0, a listing
+// made here when it can be. 1 when answered here.
+static int serve_readdir(int devfd, const char *req, size_t n, int plus) {
   struct in_head h;
   uint64_t fh, off;
-  if (!read_in_head(req, n, &h) || h.len < IN_HEADER + 16) return 0;
+  uint32_t size;
+  if (!read_in_head(req, n, &h) || h.len < IN_HEADER + 20) return 0;
   memcpy(&fh, req + IN_HEADER, 8);
   memcpy(&off, req + IN_HEADER + 8, 8);
+  memcpy(&size, req + IN_HEADER + 16, 4);
   struct served_dir *d = dir_find(fh);
-  if (!d || d->end != off) return 0;
+  if (!d) return 0;
+  if (off == 0) return serve_listing(devfd, d, h.unique, size, plus);
+  if (d->end != off) return 0;
   double t0 = now_ns();
   char msg[OUT_HEADER];
   send_reply(devfd, msg, OUT_HEADER, h.unique, 0);
   served_stats.count[READDIR_END]++;
   served_stats.ns[READDIR_END] += now_ns() - t0;
   return 1;
+}
+
+// serveListings(on, calc, seeds): listings of handles opened here are made
+// here (see serve_listing) while on; calc and seeds as readdirMergedSync
+// takes them, for the branches serving started with.
+static napi_value js_serve_listings(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  bool on;
+  int32_t calc;
+  void *seeds;
+  size_t seeds_len;
+  if (get_args(env, info, 3, argv) != 0 || napi_get_value_bool(env, argv[0], &on) != napi_ok || get_i32(env, argv[1], &calc) != 0 ||
+      get_buffer(env, argv[2], &seeds, &seeds_len) != 0) return NULL;
+  if (seeds_len > sizeof listings.seeds) return make_num(env, -EINVAL);
+  memcpy(listings.seeds, seeds, seeds_len);
+  listings.calc = calc;
+  listings.on = on;
+  return make_num(env, 0);
+}
+
+// takeListings() → the log of listings made here since the last call, as a
+// BigUint64Array of [dir node, non-directory names, served file lookups then]
+// per listing, or null when there were none.
+static napi_value js_take_listings(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value ab, out;
+  void *data;
+  if (listings.logged == 0) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  size_t bytes = 3 * 8 * (size_t)listings.logged;
+  NAPI_CALL(env, napi_create_arraybuffer(env, bytes, &data, &ab));
+  memcpy(data, listings.log, bytes);
+  NAPI_CALL(env, napi_create_typedarray(env, napi_biguint64_array, 3 * (size_t)listings.logged, ab, 0, &out));
+  listings.logged = 0;
+  return out;
 }
 
 // RELEASEDIR of a handle opened here: 1 when answered (JS never took it),
@@ -2137,6 +2434,7 @@ static int serve_releasedir(int devfd, const char *req, size_t n) {
   double t0 = now_ns();
   int js = d->fd < 0;
   if (!js) close(d->fd);
+  dir_free_listing(d);
   oa_remove(&dir_table, d);
   char msg[OUT_HEADER];
   send_reply(devfd, msg, OUT_HEADER, h.unique, 0);
@@ -2156,8 +2454,10 @@ static napi_value js_serve_dirs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// adoptDir(fh) → [node, branch, fd] of a handle opened here, which JS owns
-// from now on (the fd included), or null when there is no such handle.
+// adoptDir(fh) → [node, branch, fd, listing?] of a handle opened here, which
+// JS owns from now on (the fd included), with the listing made here if any
+// (readdirMergedSync's packed form: JS goes on from it), or null when there
+// is no such handle.
 static napi_value js_adopt_dir(napi_env env, napi_callback_info info) {
   napi_value argv[1], out, v;
   int64_t fh;
@@ -2167,11 +2467,16 @@ static napi_value js_adopt_dir(napi_env env, napi_callback_info info) {
     napi_get_null(env, &out);
     return out;
   }
-  NAPI_CALL(env, napi_create_array_with_length(env, 3, &out));
+  NAPI_CALL(env, napi_create_array_with_length(env, 4, &out));
   NAPI_CALL(env, napi_create_bigint_uint64(env, d->node, &v));
   napi_set_element(env, out, 0, v);
   napi_set_element(env, out, 1, make_num(env, d->branch));
   napi_set_element(env, out, 2, make_num(env, d->fd));
+  if (d->listing) {
+    void *copy;
+    if (napi_create_buffer_copy(env, d->listing_len, d->listing, &copy, &v) == napi_ok) napi_set_element(env, out, 3, v);
+    dir_free_listing(d);
+  }
   d->fd = -1;
   return out;
 }
@@ -2214,10 +2519,11 @@ static int serve_name_op(int devfd, const char *req, size_t n) {
   uint32_t op;
   memcpy(&op, req + 4, 4);
   // Handles given out stay served after serving stops (they need no branch or policy).
-  if (op == FUSE_OP_READDIR || op == FUSE_OP_READDIRPLUS) return serve_readdir_end(devfd, req, n);
+  if (op == FUSE_OP_READDIR || op == FUSE_OP_READDIRPLUS) return serve_readdir(devfd, req, n, op == FUSE_OP_READDIRPLUS);
   if (op == FUSE_OP_RELEASEDIR) return serve_releasedir(devfd, req, n);
   if (!names.enabled) return 0;
   if (op == FUSE_OP_OPENDIR) return serve_opendir(devfd, req, n);
+  if (op == FUSE_OP_SETATTR) return serve_setattr(devfd, req, n);
   if (op == FUSE_OP_LOOKUP) return serve_lookup(devfd, req, n);
   if (op == FUSE_OP_GETATTR) return serve_getattr(devfd, req, n);
   if (op == FUSE_OP_UNLINK) return serve_unlink(devfd, req, n);
@@ -2238,7 +2544,6 @@ static int serve_name_op(int devfd, const char *req, size_t n) {
 // attributes (nodeid 0: the kernel takes the name only), as dir.ts does.
 // info (BigUint64Array, 3 per entry): [st_dev, st_ino, st_mode | branch << 32],
 // or zeros for a name sent without attributes. JS thread only.
-#define DIRENTPLUS_HEAD (ENTRY_OUT + DIRENT_HEAD)
 static napi_value js_readdir_plus_sync(napi_env env, napi_callback_info info) {
   napi_value argv[11];
   if (get_args(env, info, 11, argv) != 0) return NULL;
@@ -2650,6 +2955,9 @@ static napi_value init(napi_env env, napi_value exports) {
     EXPORT("adoptDir", js_adopt_dir),
     EXPORT("dirHandlesOf", js_dir_handles_of),
     EXPORT("dirListingEnd", js_dir_listing_end),
+    EXPORT("serveListings", js_serve_listings),
+    EXPORT("takeListings", js_take_listings),
+    EXPORT("serveSetattrs", js_serve_setattrs),
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   for (size_t i = 0; i < N_OPS; i++) {

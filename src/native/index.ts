@@ -72,8 +72,26 @@ export interface NativeAddon {
    * served). Their fhs are ADDON_DIR_FH and up (served-dirs.ts).
    */
   serveDirs(openFlags: number): void;
-  /** [node, branch index, fd] of an addon directory handle, JS's from now on (the fd too), or null. */
-  adoptDir(fh: number): [bigint, number, number] | null;
+  /**
+   * [node, branch index, fd, listing?] of an addon directory handle, JS's
+   * from now on (the fd too), with the listing the addon made for it if any
+   * (readdirMergedSync's packed form), or null.
+   */
+  adoptDir(fh: number): [bigint, number, number, Buffer?] | null;
+  /**
+   * Whether the addon lists its directory handles itself (names only, the
+   * whole listing in the first reply, when it fits): `calc` and `seeds` as
+   * readdirMergedSync takes them, for the branches serving started with.
+   */
+  serveListings(on: boolean, calc: number, seeds: Buffer): number;
+  /**
+   * SETATTR of a served node's owner, mode and times answered by the addon
+   * from now on, as chown, chmod and utimens under epall do it (`modes` as
+   * serveLookups's unlinkModes); null: JS answers them. Stops with serveLookups(null).
+   */
+  serveSetattrs(modes: Buffer | null): number;
+  /** The addon's listings since the last call: [dir node, non-directory names, servedFileLookups() then] each, or null. */
+  takeListings(): BigUint64Array | null;
   /** The fhs of addon directory handles of `node` that JS has not taken over. */
   dirHandlesOf(node: bigint): number[];
   /** The listing JS gives for addon directory handle `fh` ends at offset `end` (-1: not reached); the addon answers READDIR there. */

@@ -51,6 +51,18 @@ interface Sample {
 /** How a listing goes out: with attributes, names only, or with attributes but for one name in SPARSE. */
 export type ListingKind = 'attributes' | 'names' | 'sampled';
 
+/**
+ * Names-only listings made outside JS (the addon lists directories whose
+ * handles it opened, fuse/served-dirs.ts), allowed while every listing would
+ * go out names-only anyway, and reported after the fact.
+ */
+export interface ListingsElsewhere {
+  /** Lets names-only listings be made there (true) or not. */
+  allow(on: boolean): void;
+  /** The listings made there since the last call, [dir, non-directory names, servedFileLookups() then] each; null: none. */
+  take(): BigUint64Array | null;
+}
+
 export class PlusAdvisor {
   /** Running estimate of the share of listed names that get looked up (starts low: a fresh mount lists names only). */
   private demand = 0;
@@ -64,19 +76,29 @@ export class PlusAdvisor {
     private readonly servedFileLookups: () => number,
   ) {}
 
+  /** Where names-only listings are also made, and whether they are allowed there now. */
+  private elsewhere: ListingsElsewhere | undefined;
+  private allowed = false;
+
+  /** Names-only listings may be made in `elsewhere` too, whenever this advisor would list names only. */
+  attach(elsewhere: ListingsElsewhere): void {
+    this.elsewhere = elsewhere;
+    this.allowed = !this.namesOnlyNow();
+    this.updateElsewhere();
+  }
+
   /** At the first batch of a listing of directory `dir`: how it goes out. */
   listingFor(dir: bigint): ListingKind {
+    this.catchUp();
     if (this.mode !== 'auto') return this.mode === 'true' ? 'attributes' : 'names';
-    this.judge();
+    this.judge(this.servedFileLookups());
     const kind: ListingKind = this.demand < 0.5 ? 'names' : ++this.listings % SAMPLE_EVERY === 0 ? 'sampled' : 'attributes';
+    this.updateElsewhere();
     if (kind === 'attributes') {
       this.decided.attributes++;
       return kind;
     }
-    if (kind === 'names') this.decided.namesOnly++;
-    else this.decided.sampled++;
-    this.sample ??= { dirs: new Set(), listed: 0, used: 0, servedAtStart: this.servedFileLookups() };
-    this.sample.dirs.add(dir);
+    this.addToSample(dir, kind, this.servedFileLookups());
     return kind;
   }
 
@@ -87,16 +109,54 @@ export class PlusAdvisor {
 
   /** JS looked up a non-directory below `parent`. */
   lookedUp(parent: bigint): void {
+    this.catchUp();
     if (this.sample?.dirs.has(parent)) this.sample.used++;
   }
 
   /** For the stats line: listings sent with attributes, names-only, and as sparse samples. */
   counts(): { attributes: number; namesOnly: number; sampled: number } {
+    this.catchUp();
     return { ...this.decided };
   }
 
-  /** Closes the current sample into the estimate once it holds enough names. */
-  private judge(): void {
+  private namesOnlyNow(): boolean {
+    return this.mode === 'false' || (this.mode === 'auto' && this.demand < 0.5);
+  }
+
+  private updateElsewhere(): void {
+    const on = this.namesOnlyNow();
+    if (this.elsewhere && on !== this.allowed) this.elsewhere.allow((this.allowed = on));
+  }
+
+  private addToSample(dir: bigint, kind: 'names' | 'sampled', servedNow: number): void {
+    if (kind === 'names') this.decided.namesOnly++;
+    else this.decided.sampled++;
+    this.sample ??= { dirs: new Set(), listed: 0, used: 0, servedAtStart: servedNow };
+    this.sample.dirs.add(dir);
+  }
+
+  /**
+   * Takes in the listings made elsewhere since the last look, in the order
+   * they were made, as if each had come through listingFor and
+   * listedNamesOnly (each was names-only: one allowed only while that is
+   * what listingFor would say).
+   */
+  private catchUp(): void {
+    const log = this.elsewhere?.take();
+    if (!log) return;
+    // readdirplus=false: nothing to learn (listingFor keeps no counts for it either).
+    if (this.mode !== 'auto') return;
+    for (let k = 0; k + 2 < log.length; k += 3) {
+      const servedThen = Number(log[k + 2]!);
+      this.judge(servedThen);
+      this.addToSample(log[k]!, 'names', servedThen);
+      this.listedNamesOnly(Number(log[k + 1]!));
+    }
+    this.updateElsewhere();
+  }
+
+  /** Closes the current sample into the estimate once it holds enough names (servedNow: the addon's count of file lookups now). */
+  private judge(servedNow: number): void {
     const s = this.sample;
     if (!s) return;
     if (s.listed < ENOUGH_NAMES) {
@@ -104,7 +164,7 @@ export class PlusAdvisor {
       return;
     }
     // Names the addon answered count too: they were looked up earlier and are now stat'ed again.
-    const used = Math.min(s.listed, s.used + this.servedFileLookups() - s.servedAtStart);
+    const used = Math.min(s.listed, s.used + servedNow - s.servedAtStart);
     // Mostly the latest sample: a walk changes its kind at once (du after find).
     this.demand = 0.25 * this.demand + 0.75 * (used / s.listed);
     this.sample = undefined;

@@ -49,7 +49,7 @@ export type Handle = FileHandle | DirHandle;
  */
 export interface DirAdopter {
   /** Handle `fh` as the table is to keep it, owned by JS from now on; undefined when there is none. */
-  adopt(fh: bigint): { node: Node; branch: Branch; fd: number } | undefined;
+  adopt(fh: bigint): { node: Node; branch: Branch; fd: number; listing: Listing | undefined } | undefined;
   /** The fhs of such handles of `node` still held outside. */
   heldFor(node: Node): bigint[];
   /** The listing of handle `h` ends at offset `end` (undefined: the replies so far have not reached it). */
@@ -94,7 +94,8 @@ export class HandleTable {
 
   private adopt(fh: bigint): DirHandle | undefined {
     const held = this.adopter?.adopt(fh);
-    return held && this.add<DirHandle>({ kind: 'dir', fh, node: held.node, branch: held.branch, fd: held.fd, entries: undefined, served: false });
+    // A listing made outside goes on here: its cookies are positions in it.
+    return held && this.add<DirHandle>({ kind: 'dir', fh, node: held.node, branch: held.branch, fd: held.fd, entries: held.listing, served: held.listing !== undefined });
   }
 
   /** Takes over every handle of `node` held outside, so the node's open handles are all here. */

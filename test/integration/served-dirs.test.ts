@@ -178,3 +178,41 @@ for r in range(3):
   const listed = /listings=(\d+)-read/.exec(m.log().split('\n').reverse().find((l) => l.includes('listings=')) ?? '')?.[1];
   t.is(Number(listed), 50, 'each directory listed once: the other reads came from the kernel cache.readdir copy');
 });
+
+test('a listing the addon made goes on in JS from the same listing: seekdir into it after names were added behind the mount gives the same rest', async (t) => {
+  const m = await withMount(t, { options: ['cache.entry=0', 'cache.attr=0'] });
+  mkdirSync(m.src('small'));
+  for (let i = 0; i < 10; i++) writeFileSync(m.src('small', `f${i}`), '');
+  const script = `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.opendir.restype = ctypes.c_void_p
+libc.opendir.argtypes = [ctypes.c_char_p]
+libc.readdir.restype = ctypes.c_void_p
+libc.readdir.argtypes = [ctypes.c_void_p]
+libc.telldir.restype = ctypes.c_long
+libc.telldir.argtypes = [ctypes.c_void_p]
+libc.seekdir.argtypes = [ctypes.c_void_p, ctypes.c_long]
+def names(dp):
+    out = []
+    while True:
+        e = libc.readdir(dp)
+        if not e: return out
+        out.append(ctypes.string_at(e + 19).decode())
+d = os.path.join(sys.argv[1], 'small')
+os.stat(d)
+dp = libc.opendir(d.encode())
+head = [ctypes.string_at(libc.readdir(dp) + 19).decode() for _ in range(4)]
+pos = libc.telldir(dp)
+rest = names(dp)
+for i in range(30): open(os.path.join(sys.argv[2], 'small', 'late%d' % i), 'w').close()
+libc.seekdir(dp, pos)
+again = names(dp)
+print(len(head) + len(rest), again == rest)
+`;
+  const run = spawnSync('python3', ['-c', script, m.path(), m.src()], { encoding: 'utf8' });
+  t.is(run.status, 0, run.stderr);
+  t.is(run.stdout.trim(), '12 True', 'ten files, "." and "..", and the rest read again is the rest read first');
+  const answered = await addonAnswered(m);
+  t.is(answered.get('LISTING'), 1, 'the addon made the listing');
+});

@@ -60,3 +60,66 @@ test('true and false decide alone and count nothing', (t) => {
     t.deepEqual(a.counts(), { attributes: 0, namesOnly: 0, sampled: 0 });
   }
 });
+
+/** Listings made elsewhere (the addon), logged as native.takeListings gives them; `allowed` follows allow(). */
+class Elsewhere {
+  allowed: boolean | undefined;
+  private log: bigint[] = [];
+  allow(on: boolean): void {
+    this.allowed = on;
+  }
+  take(): BigUint64Array | null {
+    if (this.log.length === 0) return null;
+    const out = BigUint64Array.from(this.log);
+    this.log = [];
+    return out;
+  }
+  /** A names-only listing of `dir` with `files` non-directories, made when the addon had served `served` file lookups. */
+  listed(dir: bigint, files: number, served: number): void {
+    this.log.push(dir, BigInt(files), BigInt(served));
+  }
+}
+
+test('listings made elsewhere are allowed while listings go out names-only, and count as if made here: a stat walk of them turns attributes on', (t) => {
+  const a = new PlusAdvisor('auto', () => 0);
+  const e = new Elsewhere();
+  a.attach(e);
+  t.true(e.allowed, 'a fresh mount lists names only, so the addon may list');
+  // A find-like walk, all listed elsewhere: nothing changes.
+  for (let d = 1n; d <= 20n; d++) e.listed(d, 30, 0);
+  t.is(a.counts().namesOnly, 20, 'the listings made elsewhere are counted once taken in');
+  t.true(e.allowed);
+  // A stat walk: one directory listed elsewhere, then its 30 names looked up by JS.
+  e.listed(100n, 30, 0);
+  for (let i = 0; i < 30; i++) a.lookedUp(100n);
+  t.is(a.listingFor(101n), 'attributes', 'the lookups below the directory listed elsewhere switch attributes on');
+  t.false(e.allowed, 'and the addon stops listing');
+});
+
+test('lookups the addon answered between two listings made elsewhere count for the first one', (t) => {
+  let served = 0;
+  const a = new PlusAdvisor('auto', () => served);
+  const e = new Elsewhere();
+  a.attach(e);
+  e.listed(1n, 10, 0);
+  // The 10 names were known to the addon, which answered their lookups; then the next listing.
+  served = 10;
+  e.listed(2n, 10, 10);
+  a.counts(); // takes the log in
+  t.false(e.allowed, 'the sample of directory 1 was used: attributes from the listing after it');
+  // Nobody looked up directory 2's names: the next listing judges that sample, and goes back to names only.
+  t.is(a.listingFor(3n), 'names');
+  t.true(e.allowed);
+});
+
+test('readdirplus=true never lets the addon list; false always does', (t) => {
+  for (const [mode, want] of [['true', false], ['false', true]] as const) {
+    const a = new PlusAdvisor(mode, () => 0);
+    const e = new Elsewhere();
+    a.attach(e);
+    t.is(e.allowed, want, mode);
+    e.listed(1n, 10, 0);
+    a.counts();
+    t.is(e.allowed, want, `${mode}, after a listing`);
+  }
+});
