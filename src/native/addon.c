@@ -2026,7 +2026,7 @@ static int serve_unlink(int devfd, const char *req, size_t n) {
 }
 
 // SETATTR of a served node's owner, mode or times (not its size, not
-// through a handle, not a suid/sgid kill), with chown, chmod and utimens all
+// through a handle, not a suid/sgid kill with bits to clear), with chown, chmod and utimens all
 // epall, as ops/attr.ts setattr does it: owner, then mode, then times, each
 // on every branch epall picks, mixed results folded by the branch the
 // getattr search reports (fold.ts preferSearch: the file's registered branch,
@@ -2042,6 +2042,7 @@ static int serve_unlink(int devfd, const char *req, size_t n) {
 #define FATTR_MTIME_NOW 256
 #define FATTR_LOCKOWNER 512
 #define FATTR_CTIME 1024
+#define FATTR_KILL_SUIDGID 2048
 #define SETATTR_IN 88
 #define SERVED_FATTRS (FATTR_MODE | FATTR_UID | FATTR_GID | FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)
 
@@ -2073,11 +2074,20 @@ static int serve_setattr(int devfd, const char *req, size_t n) {
   if (!names.setattrs || !read_in_head(req, n, &h) || h.len < IN_HEADER + SETATTR_IN) return 0;
   const char *in = req + IN_HEADER;
   memcpy(&valid, in, 4);
-  if (!(valid & SERVED_FATTRS) || (valid & ~(SERVED_FATTRS | FATTR_LOCKOWNER | FATTR_CTIME))) return 0;
+  if (!(valid & SERVED_FATTRS) || (valid & ~(SERVED_FATTRS | FATTR_LOCKOWNER | FATTR_CTIME | FATTR_KILL_SUIDGID))) return 0;
   double t0 = now_ns();
   struct served_name *e = node_entry(h.node);
   struct stat st, sts[MAX_BRANCHES];
   if (!e || e->type == S_IFLNK || !served_stat(e, &st)) return 0;
+  uint32_t uid, gid, mode;
+  memcpy(&uid, in + 76, 4);
+  memcpy(&gid, in + 80, 4);
+  memcpy(&mode, in + 68, 4);
+  // FATTR_KILL_SUIDGID (the kernel sends it with every chown of a file):
+  // attr.ts clears suid/sgid after owner and mode changed (killpriv.ts). A
+  // file without them, before and after its mode changes, has none to
+  // clear; the rest is JS's.
+  if (valid & FATTR_KILL_SUIDGID && S_ISREG(st.st_mode) && ((st.st_mode & 06000) || (valid & FATTR_MODE && mode & 06000))) return 0;
   const char *path = e->name + e->namelen + 1;
   int targets[MAX_BRANCHES], reason;
   int count = epall_targets(path, targets, sts, &reason);
@@ -2085,10 +2095,6 @@ static int serve_setattr(int devfd, const char *req, size_t n) {
   for (int k = 0; k < count; k++)
     if (S_ISLNK(sts[k].st_mode)) return 0; // a symlink on another branch: chmod would follow it
   int err = count ? 0 : reason;
-  uint32_t uid, gid, mode;
-  memcpy(&uid, in + 76, 4);
-  memcpy(&gid, in + 80, 4);
-  memcpy(&mode, in + 68, 4);
   if (!err && valid & (FATTR_UID | FATTR_GID))
     err = act_on_targets(path, targets, count, e->branch, FATTR_UID, NULL, valid & FATTR_UID ? uid : (uint32_t)-1, valid & FATTR_GID ? gid : (uint32_t)-1, 0);
   if (!err && valid & FATTR_MODE) err = act_on_targets(path, targets, count, e->branch, FATTR_MODE, NULL, 0, 0, mode & 07777);

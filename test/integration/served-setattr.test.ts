@@ -9,7 +9,7 @@
 // change: chattr +i) fold by the branch the getattr search reports.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, withMount } from '../helpers/mount.js';
 import { addonAnswered } from './util.js';
@@ -31,6 +31,9 @@ function branches(): { a: string; r: string; b: string; immutable: string[] } {
   writeFileSync(join(r, 'd', 'ro-and-b'), 'r');
   writeFileSync(join(b, 'd', 'ro-and-b'), 'b');
   symlinkSync('both', join(a, 'd', 'link'));
+  // suid/sgid for a chown to clear (the kernel asks with FATTR_KILL_SUIDGID; JS clears them).
+  writeFileSync(join(a, 'd', 'suid'), 'a', { mode: 0o6755 });
+  chmodSync(join(a, 'd', 'suid'), 0o6755);
   // A copy the branch refuses to change (EPERM): on the second branch, and on the first.
   const immutable = [join(b, 'd', 'stuck-second'), join(a, 'd', 'stuck-first')];
   for (const f of immutable) {
@@ -51,7 +54,7 @@ def do(label, fn):
         out.append('%s ok uid=%d gid=%d mode=%o mtime=%d' % (label, st.st_uid, st.st_gid, st.st_mode, st.st_mtime_ns if st.st_mtime_ns < 10**15 else -1))
     except OSError as e:
         out.append(label + ' ' + os.strerror(e.errno))
-names = ['only-a', 'both', 'stuck-second', 'stuck-first', 'dir', 'only-ro', 'ro-and-b', 'nowhere']
+names = ['suid', 'only-a', 'both', 'stuck-second', 'stuck-first', 'dir', 'only-ro', 'ro-and-b', 'nowhere']
 for n in os.listdir(d): os.lstat(os.path.join(d, n))
 for n in names:
     p = os.path.join(d, n)
@@ -120,6 +123,7 @@ test('SETATTR of owner, mode and times answered in the addon: the same results a
     'chmod nowhere No such file or directory',
     'fchmod both ok uid=7 gid=8 mode=100640 mtime=3000000000000',
     'now moved True',
+    'chown suid ok uid=1234 gid=5678 mode=100755 mtime=-1',
   ]) t.true(lines.includes(want), `${want}\n${results[0]}`);
   t.true(left[0]![2]!.includes('ro-and-b 1234:42 100751 3000000000000'), `the RW copy behind an RO one changes\n${left[0]![2]!.join('\n')}`);
 });
