@@ -1384,7 +1384,7 @@ static uint64_t served_file_hash(const void *e) { return fh_hash(((const struct 
 static int served_file_is(const void *e, const void *fh) { return ((const struct served_file *)e)->fh == *(const uint64_t *)fh; }
 static struct oa_table served = { NULL, sizeof(struct served_file), 0, 0, 64, served_file_hash };
 // What the addon answered, by kind (for the SIGUSR2 stats line).
-enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, CAPABILITY, OPENDIR, READDIR_END, RELEASEDIR, LISTING, SETATTR, N_SERVED_KINDS };
+enum { READ, WRITE, LOOKUP, NEGATIVE, GETATTR, UNLINK, CAPABILITY, OPENDIR, READDIR_LATER, RELEASEDIR, LISTING, SETATTR, N_SERVED_KINDS };
 static struct { double count[N_SERVED_KINDS], ns[N_SERVED_KINDS]; } served_stats;
 // LOOKUPs answered here that found something other than a directory: what
 // readdirplus=auto (ops/plus-advisor.ts) counts as a walk that wants attributes.
@@ -2303,6 +2303,19 @@ static void dir_free_listing(struct served_dir *d) {
   d->listing_len = 0;
 }
 
+#define NAMES_ONLY_BATCH 4096 // dir.ts NAMES_ONLY_BATCH
+
+// The end of the entries from `from` whose records fit in `size` bytes (dir.ts fitting()).
+static size_t batch_end(const struct merge_out *m, size_t from, int plus, size_t size) {
+  size_t bytes = 0, i = from;
+  for (; i < m->count; i++) {
+    size_t rec = ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + rec_namelen(m->buf + m->offs[i]) + 7) & ~(size_t)7;
+    if (bytes + rec > size) break;
+    bytes += rec;
+  }
+  return i;
+}
+
 // The first batch of a listing, made here: 1 when answered, 0 for JS.
 static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint32_t size, int plus) {
   if (!listings.on || !names.enabled || listings.logged == LISTED_LOG || d->fd < 0) return 0;
@@ -2320,16 +2333,23 @@ static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint3
   ok = ok && merge_dirs(fds, (unsigned)names.nbranches, &m) == 0;
   for (int b = 0; b < names.nbranches; b++)
     if (b != d->branch && fds[b] >= 0) close(fds[b]);
-  size_t bytes = 0, limit = plus ? (size < WHOLE_NAMES_ONLY ? size : WHOLE_NAMES_ONLY) : size;
+  // What the first reply holds, as dir.ts decides it: a READDIR as much as
+  // fits; a names-only READDIRPLUS all of it if that fits in
+  // WHOLE_NAMES_ONLY, else NAMES_ONLY_BATCH worth (namesOnlyBatch). The rest
+  // is sent from the kept listing (serve_readdir).
+  size_t end = ok ? batch_end(&m, 0, plus, plus ? (size < WHOLE_NAMES_ONLY ? size : WHOLE_NAMES_ONLY) : size) : 0;
+  if (plus && end < m.count) end = batch_end(&m, 0, plus, size < NAMES_ONLY_BATCH ? size : NAMES_ONLY_BATCH);
+  size_t bytes = 0;
   uint64_t nondirs = 0;
-  for (size_t i = 0; ok && i < m.count; i++) {
+  for (size_t i = 0; i < end; i++) {
     const unsigned char *r = m.buf + m.offs[i];
     uint32_t type;
     memcpy(&type, r + 20, 4);
     if (type != DT_DIR) nondirs++;
     bytes += ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + rec_namelen(r) + 7) & ~(size_t)7;
   }
-  unsigned char *packed = ok && bytes <= limit ? malloc(merge_packed_size(&m)) : NULL;
+  // Nothing fits (a name longer than the reply): JS says so.
+  unsigned char *packed = ok && (end > 0 || m.count == 0) ? malloc(merge_packed_size(&m)) : NULL;
   char *msg = packed ? malloc(OUT_HEADER + bytes) : NULL;
   if (!msg) {
     free(packed);
@@ -2339,9 +2359,9 @@ static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint3
   merge_finish(&m, listings.calc, listings.seeds, path, strlen(path));
   char *o = msg + OUT_HEADER;
   if (!plus) {
-    memcpy(o, m.buf, m.len); // the records are struct fuse_dirent already
+    memcpy(o, m.buf, bytes); // the records are struct fuse_dirent already
   } else {
-    for (size_t i = 0; i < m.count; i++) {
+    for (size_t i = 0; i < end; i++) {
       const unsigned char *r = m.buf + m.offs[i];
       size_t nl = rec_namelen(r), rec = (DIRENTPLUS_HEAD + nl + 7) & ~(size_t)7;
       memset(o, 0, rec); // nodeid 0: the name only, no lookup
@@ -2368,9 +2388,38 @@ static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint3
   return 1;
 }
 
+// A later READDIR of a listing made here: the records from `off` that fit,
+// as dir.ts readdir sends them from the same listing. 1 when answered here.
+static int serve_listing_rest(int devfd, const struct served_dir *d, uint64_t unique, uint64_t off, uint32_t size) {
+  const unsigned char *L = d->listing;
+  uint32_t count, len, start, stop;
+  memcpy(&count, L, 4);
+  memcpy(&len, L + 4, 4);
+  if (off >= count) return 0;
+  double t0 = now_ns();
+  const unsigned char *offs = L + 8 + len; // count + 1 record offsets, the last one len
+  memcpy(&start, offs + 4 * off, 4);
+  stop = start;
+  for (uint64_t i = off; i < count; i++) {
+    uint32_t next;
+    memcpy(&next, offs + 4 * (i + 1), 4);
+    if (next - start > size) break;
+    stop = next;
+  }
+  char *msg = stop > start ? malloc(OUT_HEADER + (stop - start)) : NULL;
+  if (!msg) return 0; // nothing fits (JS says so), or no memory
+  memcpy(msg + OUT_HEADER, L + 8 + start, stop - start);
+  send_reply(devfd, msg, OUT_HEADER + (stop - start), unique, 0);
+  free(msg);
+  served_stats.count[READDIR_LATER]++;
+  served_stats.ns[READDIR_LATER] += now_ns() - t0;
+  return 1;
+}
+
 // READDIR(PLUS) of a handle opened here: at the end of the listing given,
 // the empty reply that tells the kernel it is over; at offset 0, a listing
-// made here when it can be. 1 when answered here.
+// made here when it can be; a READDIR after that, the listing's next batch.
+// 1 when answered here.
 static int serve_readdir(int devfd, const char *req, size_t n, int plus) {
   struct in_head h;
   uint64_t fh, off;
@@ -2382,12 +2431,14 @@ static int serve_readdir(int devfd, const char *req, size_t n, int plus) {
   struct served_dir *d = dir_find(fh);
   if (!d) return 0;
   if (off == 0) return serve_listing(devfd, d, h.unique, size, plus);
+  // READDIRPLUS after the first batch: the kernel wants attributes (JS's).
+  if (!plus && d->listing && off < d->end) return serve_listing_rest(devfd, d, h.unique, off, size);
   if (d->end != off) return 0;
   double t0 = now_ns();
   char msg[OUT_HEADER];
   send_reply(devfd, msg, OUT_HEADER, h.unique, 0);
-  served_stats.count[READDIR_END]++;
-  served_stats.ns[READDIR_END] += now_ns() - t0;
+  served_stats.count[READDIR_LATER]++;
+  served_stats.ns[READDIR_LATER] += now_ns() - t0;
   return 1;
 }
 

@@ -179,7 +179,7 @@ for r in range(3):
   t.is(Number(listed), 50, 'each directory listed once: the other reads came from the kernel cache.readdir copy');
 });
 
-test('a listing the addon made goes on in JS from the same listing: seekdir into it after names were added behind the mount gives the same rest', async (t) => {
+test('a listing the addon made goes on in JS from the same listing: after an fsync hands the handle to JS, seekdir into it after names were added behind the mount gives the same rest', async (t) => {
   const m = await withMount(t, { options: ['cache.entry=0', 'cache.attr=0'] });
   mkdirSync(m.src('small'));
   for (let i = 0; i < 10; i++) writeFileSync(m.src('small', `f${i}`), '');
@@ -206,6 +206,8 @@ head = [ctypes.string_at(libc.readdir(dp) + 19).decode() for _ in range(4)]
 pos = libc.telldir(dp)
 rest = names(dp)
 for i in range(30): open(os.path.join(sys.argv[2], 'small', 'late%d' % i), 'w').close()
+libc.dirfd.argtypes = [ctypes.c_void_p]
+os.fsync(libc.dirfd(dp))  # JS takes the handle over here, with the addon's listing
 libc.seekdir(dp, pos)
 again = names(dp)
 print(len(head) + len(rest), again == rest)
