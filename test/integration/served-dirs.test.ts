@@ -36,9 +36,9 @@ function fill(a: string, b: string): void {
  * rewinddir), one record line each. Every directory is stat'ed first, so on
  * the addon mount its name is served and its OPENDIR answered there.
  */
-const SCRIPT = `
+/** Python: libc's directory stream calls through ctypes, and names(dp, n) reading up to n names ("." and ".." left out unless dots). */
+const LIBC_DIRS = `
 import ctypes, os, sys
-root = sys.argv[1]
 libc = ctypes.CDLL(None, use_errno=True)
 libc.opendir.restype = ctypes.c_void_p
 libc.opendir.argtypes = [ctypes.c_char_p]
@@ -49,15 +49,20 @@ libc.telldir.argtypes = [ctypes.c_void_p]
 libc.seekdir.argtypes = [ctypes.c_void_p, ctypes.c_long]
 libc.rewinddir.argtypes = [ctypes.c_void_p]
 libc.closedir.argtypes = [ctypes.c_void_p]
+libc.dirfd.argtypes = [ctypes.c_void_p]
 NAME = 19  # offsetof(struct dirent, d_name) on x86-64 glibc
-def names(dp, n=None):
+def names(dp, n=None, dots=False):
     out = []
     while n is None or len(out) < n:
         e = libc.readdir(dp)
         if not e: break
         name = ctypes.string_at(e + NAME).decode()
-        if name not in ('.', '..'): out.append(name)
+        if dots or name not in ('.', '..'): out.append(name)
     return out
+`;
+
+const SCRIPT = `${LIBC_DIRS}
+root = sys.argv[1]
 out = []
 def rec(label, value): out.append(label + ' ' + str(value))
 def do(label, fn):
@@ -183,33 +188,17 @@ test('a listing the addon made goes on in JS from the same listing: after an fsy
   const m = await withMount(t, { options: ['cache.entry=0', 'cache.attr=0'] });
   mkdirSync(m.src('small'));
   for (let i = 0; i < 10; i++) writeFileSync(m.src('small', `f${i}`), '');
-  const script = `
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-libc.opendir.restype = ctypes.c_void_p
-libc.opendir.argtypes = [ctypes.c_char_p]
-libc.readdir.restype = ctypes.c_void_p
-libc.readdir.argtypes = [ctypes.c_void_p]
-libc.telldir.restype = ctypes.c_long
-libc.telldir.argtypes = [ctypes.c_void_p]
-libc.seekdir.argtypes = [ctypes.c_void_p, ctypes.c_long]
-def names(dp):
-    out = []
-    while True:
-        e = libc.readdir(dp)
-        if not e: return out
-        out.append(ctypes.string_at(e + 19).decode())
+  const script = `${LIBC_DIRS}
 d = os.path.join(sys.argv[1], 'small')
 os.stat(d)
 dp = libc.opendir(d.encode())
-head = [ctypes.string_at(libc.readdir(dp) + 19).decode() for _ in range(4)]
+head = names(dp, 4, dots=True)
 pos = libc.telldir(dp)
-rest = names(dp)
+rest = names(dp, dots=True)
 for i in range(30): open(os.path.join(sys.argv[2], 'small', 'late%d' % i), 'w').close()
-libc.dirfd.argtypes = [ctypes.c_void_p]
 os.fsync(libc.dirfd(dp))  # JS takes the handle over here, with the addon's listing
 libc.seekdir(dp, pos)
-again = names(dp)
+again = names(dp, dots=True)
 print(len(head) + len(rest), again == rest)
 `;
   const run = spawnSync('python3', ['-c', script, m.path(), m.src()], { encoding: 'utf8' });
