@@ -2279,8 +2279,9 @@ static int serve_opendir(int devfd, const char *req, size_t n) {
 
 // Listings made here: the first READDIRPLUS (or READDIR) of a handle opened
 // here, names only, while JS allows it (native.serveListings: readdirplus=
-// false, or readdirplus=auto while walks do not stat what they list), when
-// the whole listing fits in one reply. The same merge as dir.ts's
+// false, or readdirplus=auto while walks do not stat what they list), of a
+// directory without subdirectories (a names-only READDIRPLUS gives those
+// their attributes, and so a node, which is JS's to make). The same merge as dir.ts's
 // packedListing (readdirMergedSync's code, over the handle's fd and the
 // directory's path on the other branches), the same names-only records as
 // dir.ts's readdirplus for kind 'names'; the listing is kept with the handle
@@ -2341,13 +2342,18 @@ static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint3
   if (plus && end < m.count) end = batch_end(&m, 0, plus, size < NAMES_ONLY_BATCH ? size : NAMES_ONLY_BATCH);
   size_t bytes = 0;
   uint64_t nondirs = 0;
+  int subdirs = 0;
   for (size_t i = 0; i < end; i++) {
     const unsigned char *r = m.buf + m.offs[i];
-    uint32_t type;
+    uint32_t type, nl = rec_namelen(r);
     memcpy(&type, r + 20, 4);
     if (type != DT_DIR) nondirs++;
-    bytes += ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + rec_namelen(r) + 7) & ~(size_t)7;
+    else if (!(nl <= 2 && r[DIRENT_HEAD] == '.' && (nl == 1 || r[DIRENT_HEAD + 1] == '.'))) subdirs++;
+    bytes += ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + nl + 7) & ~(size_t)7;
   }
+  // A names-only READDIRPLUS gives directories their attributes (dir.ts
+  // withoutAttributes), which takes a node for each: JS's.
+  if (plus && subdirs) ok = 0;
   // Nothing fits (a name longer than the reply): JS says so.
   unsigned char *packed = ok && (end > 0 || m.count == 0) ? malloc(merge_packed_size(&m)) : NULL;
   char *msg = packed ? malloc(OUT_HEADER + bytes) : NULL;
@@ -2588,7 +2594,7 @@ static int serve_name_op(int devfd, const char *req, size_t n) {
   return 0;
 }
 
-// readdirPlusSync(listing, from, end, dirFds, out, entrySec, attrSec, rel, calc, seeds, info) → bytes written or -errno
+// readdirPlusSync(listing, from, end, dirFds, out, entrySec, attrSec, rel, calc, seeds, info, dirsOnly) → bytes written or -errno
 //
 // A READDIRPLUS reply for entries [from, end) of a readdirMergedSync result
 // (`listing`), written into `out` (sized by the caller, as dir.ts fitting()
@@ -2602,8 +2608,13 @@ static int serve_name_op(int devfd, const char *req, size_t n) {
 // info (BigUint64Array, 3 per entry): [st_dev, st_ino, st_mode | branch << 32],
 // or zeros for a name sent without attributes. JS thread only.
 static napi_value js_readdir_plus_sync(napi_env env, napi_callback_info info) {
-  napi_value argv[11];
-  if (get_args(env, info, 11, argv) != 0) return NULL;
+  napi_value argv[12];
+  bool dirs_only;
+  if (get_args(env, info, 12, argv) != 0) return NULL;
+  if (napi_get_value_bool(env, argv[11], &dirs_only) != napi_ok) {
+    napi_throw_type_error(env, NULL, "braidfs native: readdirPlusSync dirsOnly");
+    return NULL;
+  }
   void *lst, *outp, *rel, *seeds, *infop;
   size_t lst_len, out_len, rl, seeds_len, info_len;
   uint32_t from, end, nfds;
@@ -2657,7 +2668,7 @@ static napi_value js_readdir_plus_sync(napi_env env, napi_callback_info info) {
     unsigned b = idx[i];
     int dot = (nl == 1 && r[DIRENT_HEAD] == '.') || (nl == 2 && r[DIRENT_HEAD] == '.' && r[DIRENT_HEAD + 1] == '.');
     struct stat st;
-    if (!dot && nl <= NAME_MAX && b < nfds && fds[b] >= 0) {
+    if (!dot && nl <= NAME_MAX && b < nfds && fds[b] >= 0 && (!dirs_only || type == DT_DIR)) {
       memcpy(name, r + DIRENT_HEAD, nl);
       name[nl] = 0;
       if (fstatat(fds[b], name, &st, AT_SYMLINK_NOFOLLOW) == 0) {

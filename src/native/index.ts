@@ -34,7 +34,9 @@ export interface NativeAddon {
    * (O_PATH fds of `rel`, or -1), attributes and shown inode number filled
    * in, nodeid 0 (the caller writes it). info gets [st_dev, st_ino, st_mode |
    * branch << 32] per entry, zeros for a name sent without attributes ("."
-   * "..", a failed stat). Bytes written, or -errno. JS thread only.
+   * "..", a failed stat). With `dirsOnly`, only names listed as directories
+   * are stat'ed; the rest go without attributes. Bytes written, or -errno.
+   * JS thread only.
    */
   readdirPlusSync(
     listing: Buffer,
@@ -48,6 +50,7 @@ export interface NativeAddon {
     calc: number,
     seeds: Buffer,
     info: BigUint64Array,
+    dirsOnly: boolean,
   ): number;
   /** Registers the stat'ed names of such a reply (nodeids filled in) as served names; info[3k] becomes the pending count of the entry each replaced. */
   serveListedNames(parent: bigint, rel: Buffer, out: Buffer, bytes: number, info: BigUint64Array): number;

@@ -226,11 +226,17 @@ function fitting(entries: Listing, offset: number, size: number, plus: boolean):
  * The entries of a names-only READDIRPLUS reply: all that are left when
  * they fit in WHOLE_NAMES_ONLY (the kernel's next READDIR then only finds
  * the end: one round trip fewer for the many small directories of a source
- * tree), else NAMES_ONLY_BATCH worth.
+ * tree), else NAMES_ONLY_BATCH worth, unless a full batch holds directories:
+ * those go out with attributes (withoutAttributes), which the later READDIRs
+ * cannot carry, and each left to them would cost a walk a LOOKUP.
  */
 function namesOnlyBatch(entries: Listing, offset: number, size: number): { end: number; bytes: number } {
   const whole = fitting(entries, offset, Math.min(size, WHOLE_NAMES_ONLY), true);
-  return whole.end === entries.length ? whole : fitting(entries, offset, Math.min(size, NAMES_ONLY_BATCH), true);
+  if (whole.end === entries.length) return whole;
+  const full = fitting(entries, offset, size, true);
+  // More than "." and "..": directories to give attributes to.
+  if (countWhere(offset, full.end, (i) => entries.type(i) === DT_DIR) > 2) return full;
+  return fitting(entries, offset, Math.min(size, NAMES_ONLY_BATCH), true);
 }
 
 export async function readdirplus(ctx: OpContext, req: Req<Opcode.READDIRPLUS>): Promise<Buffer> {
@@ -323,16 +329,18 @@ async function packedReaddirplus(
   // No directory fd: every name goes out without attributes.
   const fds = branches.map(() => -1);
   try {
-    for (const i of kind !== 'names' ? entries.branchesIn(from, end) : []) {
+    // Names only: attributes for the directories (dirsOnly below), which a walk looks up anyway to descend.
+    const toStat = kind !== 'names' ? entries.branchesIn(from, end) : entries.dirBranchesIn(from, end);
+    for (const i of toStat) {
       // The directory may have left that branch: its names then go out without attributes.
       const fd = sys.openIfPresent(branches[i]!.rootFd, atPath(dirRel), O_PATH | sys.O_DIRECTORY | sys.O_NOFOLLOW, ANY_ERRNO);
       fds[i] = (isPromise(fd) ? await fd : fd) ?? -1;
     }
     const out = Buffer.alloc(bytes);
     const info = new BigUint64Array(3 * (end - from));
-    const wrote = native.readdirPlusSync(entries.packed, from, end, fds, out, ctx.timeouts.entry, ctx.timeouts.attr, dirRel, listingCalcCode(ctx.pool.options.inodecalc), seeds(branches), info);
+    const wrote = native.readdirPlusSync(entries.packed, from, end, fds, out, ctx.timeouts.entry, ctx.timeouts.attr, dirRel, listingCalcCode(ctx.pool.options.inodecalc), seeds(branches), info, kind === 'names');
     if (wrote < 0) throw new FsError(-wrote, 'readdirplus', dirRel);
-    if (kind === 'names') return out.subarray(0, wrote);
+    if (toStat.size === 0) return out.subarray(0, wrote);
     const nodes: Array<Node | undefined> = [];
     for (let k = 0, at = 0; at < wrote; k++) {
       const nameLen = out.readUInt32LE(at + PLUS_NAMELEN);
@@ -356,10 +364,15 @@ async function packedReaddirplus(
   }
 }
 
-/** Which entries of a listing go out without attributes: all of a names-only one, one non-directory in SPARSE of a sample. */
+/**
+ * Which entries of a listing go out without attributes: every one but the
+ * directories in a names-only one (a walk looks each directory up to go
+ * into it: with its attributes here, the kernel need not ask), one
+ * non-directory in SPARSE of a sample.
+ */
 function withoutAttributes(entries: Listing, kind: ListingKind): (i: number) => boolean {
   if (kind === 'attributes') return () => false;
-  if (kind === 'names') return () => true;
+  if (kind === 'names') return (i) => entries.type(i) !== DT_DIR;
   return (i) => i % SPARSE === SPARSE - 1 && entries.type(i) !== DT_DIR;
 }
 

@@ -49,6 +49,13 @@ export class ArrayListing implements Listing {
 const NAMELEN = 16;
 const TYPE = 20;
 const NAME = 24;
+const DT_DIR = 4;
+
+/** Is the record at `p` "." or ".."? */
+function isDotRecord(records: Buffer, p: number): boolean {
+  const len = records.readUInt32LE(p + NAMELEN);
+  return len <= 2 && records[p + NAME] === 0x2e && (len === 1 || records[p + NAME + 1] === 0x2e);
+}
 
 export class PackedListing implements Listing {
   private readonly records: Buffer;
@@ -96,6 +103,17 @@ export class PackedListing implements Listing {
 
   type(i: number): number {
     return this.records.readUInt32LE(this.offsets[i]! + TYPE);
+  }
+
+  /** Indices (into `branches`) of the branches the directories among entries [from, end) come from, "." and ".." left out. */
+  dirBranchesIn(from: number, end: number): Set<number> {
+    const out = new Set<number>();
+    for (let i = from; i < end; i++) {
+      const p = this.offsets[i]!;
+      if (this.records.readUInt32LE(p + TYPE) !== DT_DIR || isDotRecord(this.records, p)) continue;
+      out.add(this.from[i]!);
+    }
+    return out;
   }
 
   readdirReply(from: number, end: number): Buffer {

@@ -257,6 +257,27 @@ test('readdirplus=auto (default): a walk that needs only names gets names only; 
   t.true(names >= 2 * DIRS - 33, `names-only listings in a names walk of ${2 * DIRS} directories after the stat walk: ${names}`);
 });
 
+test('readdirplus=auto, names only: directories still get their attributes, so a walk descends without a LOOKUP per directory, and files get no node', async (t) => {
+  const m = await withMount(t, { options: [noPassthrough, 'cache.entry=60', 'cache.attr=60'] });
+  // 300 subdirectories: a listing too big for one small names-only batch.
+  const SUBDIRS = 300;
+  mkdirSync(m.src('top'));
+  for (let d = 0; d < SUBDIRS; d++) {
+    mkdirSync(m.src('top', `sub-directory-${d}`));
+    for (let i = 0; i < 2; i++) writeFileSync(m.src('top', `sub-directory-${d}`, `f${i}`), 'x');
+  }
+  const walk = ['import os, sys', 'out = []', 'for root, dirs, files in os.walk(sys.argv[1]):', '    out += [os.path.relpath(os.path.join(root, n), sys.argv[1]) for n in dirs + files]', 'print("\\n".join(sorted(out)))'].join('\n');
+  const lookupsBefore = (await requestCounts(m)).get('LOOKUP') ?? 0;
+  const through = spawnSync('python3', ['-c', walk, m.path('top')], { encoding: 'utf8' });
+  t.is(through.status, 0, through.stderr);
+  const lookups = ((await requestCounts(m)).get('LOOKUP') ?? 0) - lookupsBefore;
+  t.is(through.stdout, spawnSync('python3', ['-c', walk, m.src('top')], { encoding: 'utf8' }).stdout, 'the walk sees what the branch holds');
+  t.true(lookups < 10, `LOOKUPs during a walk into ${SUBDIRS} directories: ${lookups}`);
+  const stats = await listingStats(m);
+  t.is(stats.attrs, 0, 'every listing names-only');
+  t.true(stats.nodes < SUBDIRS + 10, `nodes after the walk (the directories, not their ${2 * SUBDIRS} files): ${stats.nodes}`);
+});
+
 test('readdirplus=false: listings carry names only (READDIR), and ls -l still shows every file right', async (t) => {
   const m = await withMount(t, { options: [noPassthrough, 'readdirplus=false'] });
   for (let i = 0; i < 20; i++) writeFileSync(m.src(`f${i}`), 'x'.repeat(i));
