@@ -473,7 +473,7 @@ export const optionTable: readonly OptionSpec[] = [
   {
     names: ['readdirplus'],
     value: 'auto|true|false',
-    doc: 'directory listings with attributes (READDIRPLUS). true: the first batch of every listing comes with attributes, so ls -l and du cost one round trip per batch instead of one per file, but a walk that needs only names (find) pays a stat and a kernel inode per name. auto (default): braidfs sends names only while walks do not go on to stat what was listed, and attributes once they do, judged on sample listings (a LOOKUP of listed names gives it away). false: names only (READDIR), as mergerfs 2.33 does',
+    doc: 'directory listings with attributes (READDIRPLUS). true: the first batch of every listing comes with attributes, so ls -l and du cost one round trip per batch instead of one per file, but a walk that needs only names (find) pays a stat and a kernel inode per name. auto (default): braidfs sends names only (directories aside: a walk looks each up to go into it) while walks do not go on to stat what was listed, and attributes once they do, judged on sample listings (a LOOKUP of listed names gives it away). false: names only (READDIR), as mergerfs 2.33 does',
     kind: 'option',
     runtime: false,
     example: 'auto',
