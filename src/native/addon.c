@@ -2026,8 +2026,8 @@ static int serve_unlink(int devfd, const char *req, size_t n) {
 }
 
 // SETATTR of a served node's owner, mode or times (not its size, not
-// through a handle, not a suid/sgid kill with bits to clear), with chown, chmod and utimens all
-// epall, as ops/attr.ts setattr does it: owner, then mode, then times, each
+// through a handle, not a suid/sgid kill with bits to clear), with chown,
+// chmod and utimens all epall, as ops/attr.ts setattr does it: owner, then mode, then times, each
 // on every branch epall picks, mixed results folded by the branch the
 // getattr search reports (fold.ts preferSearch: the file's registered branch,
 // which served_stat checks is the one ff finds), the first failing step ending
@@ -2194,10 +2194,10 @@ static int serve_capability(int devfd, const char *req, size_t n) {
 // ---------------------------------------------------------------------------
 // Directory handles opened here. A walk (find, du, rm -rf) opens, lists
 // and closes every directory: OPENDIR, one READDIR(PLUS) with the whole
-// listing, one more that finds the end, RELEASEDIR. Only the listing needs
-// JS (the merge rules, readdirplus=auto, the node table); the other three
-// are answered here, which takes a small directory from four trips into JS
-// to one.
+// listing, one more that finds the end, RELEASEDIR. The other three are
+// answered here; so is the listing itself when it goes out names-only and
+// gives no node ("Listings made here" below). JS keeps the merge rules,
+// readdirplus=auto's decisions and the node table.
 // - OPENDIR of a served directory, found again by the getattr search as the
 //   registered one (as a LOOKUP is), opens it on that branch, as dir.ts
 //   opendir does (the first branch that has it), and answers with an fh of
