@@ -3,8 +3,9 @@
 // of the four requests that takes for a small directory only the listing
 // needs JS. The addon answers OPENDIR of a directory it serves LOOKUPs for,
 // the READDIR that finds the end of a listing, and RELEASEDIR; and it lists
-// such a directory itself when the listing goes out names-only and whole in
-// one reply (PlusAdvisor allows it, and reads the addon's log of them).
+// such a directory itself when the listing goes out names-only and has no
+// subdirectory to give attributes to (PlusAdvisor allows it, and reads the
+// addon's log of them), answering the later READDIRs from that listing.
 // JS takes a handle over (its fd included) the first time it needs it, so
 // the handle table stays the one place that knows a handle's listing.
 import { native } from '../native/index.js';

@@ -509,6 +509,8 @@ static uint64_t listed_ino(int calc, uint64_t seed, const unsigned char *rel, si
 }
 
 #define DIRENT_HEAD 24
+#define ENTRY_OUT 128 // struct fuse_entry_out
+#define DIRENTPLUS_HEAD (ENTRY_OUT + DIRENT_HEAD)
 
 // Branch i's devino seed from JS's listingSeeds buffer: [lo u32 LE][hi u32 LE].
 static uint64_t seed_at(const void *seeds, unsigned i) {
@@ -544,6 +546,15 @@ static inline uint32_t rec_namelen(const unsigned char *r) {
   return nl;
 }
 
+// The size of a struct fuse_dirent (plus: fuse_direntplus) record for a name of nl bytes.
+static inline size_t rec_size(size_t nl, int plus) { return ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + nl + 7) & ~(size_t)7; }
+
+// Is the record at r "." or ".."?
+static inline int rec_is_dot(const unsigned char *r) {
+  uint32_t nl = rec_namelen(r);
+  return nl <= 2 && r[DIRENT_HEAD] == '.' && (nl == 1 || r[DIRENT_HEAD + 1] == '.');
+}
+
 static int merge_set_grow(struct merge_out *m) {
   size_t cap = m->set_cap ? m->set_cap * 2 : 1024;
   uint64_t *set = calloc(cap, sizeof *set);
@@ -571,7 +582,7 @@ static int merge_add(struct merge_out *m, uint64_t ino, unsigned char type, unsi
     const unsigned char *r = m->buf + (uint32_t)m->set[j] - 1;
     if (rec_namelen(r) == nl && memcmp(r + DIRENT_HEAD, name, nl) == 0) return 0;
   }
-  size_t need = (DIRENT_HEAD + nl + 7) & ~(size_t)7;
+  size_t need = rec_size(nl, 0);
   if (m->len + need > m->cap) {
     size_t cap = m->cap ? m->cap : 16384;
     while (m->len + need > cap) cap *= 2;
@@ -1542,8 +1553,6 @@ static int serve_io(int devfd, const char *req, size_t n) {
 #define FUSE_OP_SETATTR 4
 #define FUSE_OP_UNLINK 10
 #define FUSE_OP_GETXATTR 22
-#define ENTRY_OUT 128
-#define DIRENTPLUS_HEAD (ENTRY_OUT + DIRENT_HEAD)
 #define MAX_BRANCHES 64
 
 struct served_name {
@@ -2306,13 +2315,15 @@ static void dir_free_listing(struct served_dir *d) {
 
 #define NAMES_ONLY_BATCH 4096 // dir.ts NAMES_ONLY_BATCH
 
-// The end of the entries from `from` whose records fit in `size` bytes (dir.ts fitting()).
-static size_t batch_end(const struct merge_out *m, size_t from, int plus, size_t size) {
-  size_t bytes = 0, i = from;
+// The end of the entries from `from` whose records fit in `size` bytes, and
+// their size in *bytes (dir.ts fitting()).
+static size_t batch_end(const struct merge_out *m, size_t from, int plus, size_t size, size_t *bytes) {
+  size_t i = from;
+  *bytes = 0;
   for (; i < m->count; i++) {
-    size_t rec = ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + rec_namelen(m->buf + m->offs[i]) + 7) & ~(size_t)7;
-    if (bytes + rec > size) break;
-    bytes += rec;
+    size_t rec = rec_size(rec_namelen(m->buf + m->offs[i]), plus);
+    if (*bytes + rec > size) break;
+    *bytes += rec;
   }
   return i;
 }
@@ -2338,18 +2349,17 @@ static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint3
   // fits; a names-only READDIRPLUS all of it if that fits in
   // WHOLE_NAMES_ONLY, else NAMES_ONLY_BATCH worth (namesOnlyBatch). The rest
   // is sent from the kept listing (serve_readdir).
-  size_t end = ok ? batch_end(&m, 0, plus, plus ? (size < WHOLE_NAMES_ONLY ? size : WHOLE_NAMES_ONLY) : size) : 0;
-  if (plus && end < m.count) end = batch_end(&m, 0, plus, size < NAMES_ONLY_BATCH ? size : NAMES_ONLY_BATCH);
   size_t bytes = 0;
+  size_t end = ok ? batch_end(&m, 0, plus, plus ? (size < WHOLE_NAMES_ONLY ? size : WHOLE_NAMES_ONLY) : size, &bytes) : 0;
+  if (plus && end < m.count) end = batch_end(&m, 0, plus, size < NAMES_ONLY_BATCH ? size : NAMES_ONLY_BATCH, &bytes);
   uint64_t nondirs = 0;
   int subdirs = 0;
   for (size_t i = 0; i < end; i++) {
     const unsigned char *r = m.buf + m.offs[i];
-    uint32_t type, nl = rec_namelen(r);
+    uint32_t type;
     memcpy(&type, r + 20, 4);
     if (type != DT_DIR) nondirs++;
-    else if (!(nl <= 2 && r[DIRENT_HEAD] == '.' && (nl == 1 || r[DIRENT_HEAD + 1] == '.'))) subdirs++;
-    bytes += ((plus ? DIRENTPLUS_HEAD : DIRENT_HEAD) + nl + 7) & ~(size_t)7;
+    else if (!rec_is_dot(r)) subdirs++;
   }
   // A names-only READDIRPLUS gives directories their attributes (dir.ts
   // withoutAttributes), which takes a node for each: JS's.
@@ -2369,7 +2379,7 @@ static int serve_listing(int devfd, struct served_dir *d, uint64_t unique, uint3
   } else {
     for (size_t i = 0; i < end; i++) {
       const unsigned char *r = m.buf + m.offs[i];
-      size_t nl = rec_namelen(r), rec = (DIRENTPLUS_HEAD + nl + 7) & ~(size_t)7;
+      size_t nl = rec_namelen(r), rec = rec_size(nl, 1);
       memset(o, 0, rec); // nodeid 0: the name only, no lookup
       memcpy(o + ENTRY_OUT, r, DIRENT_HEAD + nl);
       o += rec;
@@ -2658,7 +2668,7 @@ static napi_value js_readdir_plus_sync(napi_env env, napi_callback_info info) {
     const unsigned char *r = recs + p;
     memcpy(&nl, r + 16, 4);
     memcpy(&type, r + 20, 4);
-    size_t rec = (DIRENTPLUS_HEAD + nl + 7) & ~(size_t)7;
+    size_t rec = rec_size(nl, 1);
     if (at + rec > out_len) break;
     char *o = out + at, *d = o + ENTRY_OUT;
     memset(o, 0, rec);
@@ -2666,7 +2676,7 @@ static napi_value js_readdir_plus_sync(napi_env env, napi_callback_info info) {
     uint64_t *slot = inf + 3 * (size_t)(i - from);
     slot[0] = slot[1] = slot[2] = 0;
     unsigned b = idx[i];
-    int dot = (nl == 1 && r[DIRENT_HEAD] == '.') || (nl == 2 && r[DIRENT_HEAD] == '.' && r[DIRENT_HEAD + 1] == '.');
+    int dot = rec_is_dot(r);
     struct stat st;
     if (!dot && nl <= NAME_MAX && b < nfds && fds[b] >= 0 && (!dirs_only || type == DT_DIR)) {
       memcpy(name, r + DIRENT_HEAD, nl);
@@ -2725,7 +2735,7 @@ static napi_value js_serve_listed_names(napi_env env, napi_callback_info info) {
     } else {
       slot[0] = 0;
     }
-    at += (DIRENTPLUS_HEAD + nl + 7) & ~(size_t)7;
+    at += rec_size(nl, 1);
   }
   return make_num(env, (double)k);
 }
