@@ -348,6 +348,8 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
     const ops = [...byName].map(([name, st]) => `${name}=${st.count}/${((st.totalMs * 1000) / st.count).toFixed(0)}us`);
     log.info(`stats: requests (count/mean service time) ${ops.join(' ')}`);
     log.info(`stats: of those, answered in the addon: ${served.map(([name, st]) => `${name}=${st.count}`).join(' ') || 'none'}`);
+    const [spins = 0, caught = 0] = native.pollSpinStats();
+    log.info(`stats: poll-spin: ${spins} spins, ${caught} ended by a request`);
   });
 
   for (const sig of early) signals.get(sig)?.();

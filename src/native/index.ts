@@ -56,6 +56,8 @@ export interface NativeAddon {
   serveListedNames(parent: bigint, rel: Buffer, out: Buffer, bytes: number, info: BigUint64Array): number;
   /** How long the poll reader keeps reading /dev/fuse after a burst before it sleeps, in ns (0: never). */
   setPollSpin(ns: number): void;
+  /** [spins begun, spins that a request ended] since the process started. */
+  pollSpinStats(): number[];
   startPollReader(fd: number, bufsize: number, onMessage: (buf: Buffer | null, errno: number, len: number, slot: number) => void): number;
   releaseReadSlot(slot: number): void;
   /**

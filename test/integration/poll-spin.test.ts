@@ -7,7 +7,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { withMount, type Mounted } from '../helpers/mount.js';
-import { run, sleep } from './util.js';
+import { run, sleep, waitFor } from './util.js';
 
 const STATS = 3000;
 
@@ -51,4 +51,62 @@ test('poll-spin=1000 (1 ms): the daemon mostly stays awake between one caller\'s
   // 2 s idle: a spin that did not stop would show ~200 ticks.
   t.true(spinning.idleTicks <= 10, `idle CPU with poll-spin=1000: ${spinning.idleTicks} ticks in 2 s`);
   t.true(sleeping.idleTicks <= 10);
+});
+
+/** Each SIGUSR2 stats report so far: requests by opcode (all, JS and addon), and the poll-spin counters. */
+function statsReports(log: string): Array<{ requests: Map<string, number>; spins: number; caught: number }> {
+  const re = /stats: requests \(count\/mean service time\)([^\n]*)\n[\s\S]*?poll-spin: (\d+) spins, (\d+) ended by a request/g;
+  return [...log.matchAll(re)].map((x) => ({
+    requests: new Map([...x[1]!.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((y) => [y[1]!, Number(y[2])])),
+    spins: Number(x[2]),
+    caught: Number(x[3]),
+  }));
+}
+
+const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+
+test('poll-spin does not spin after a big WRITE (its caller needs longer than a spin to copy the next block, so spinning would only take CPU from it and from writeback); it still spins after small requests', async (t) => {
+  t.timeout(240_000);
+  const m = await withMount(t, { options: ['passthrough.io=off', 'poll-spin=1000', 'cache.entry=0', 'cache.attr=0'] });
+  const blocks = 256;
+  // The writer takes the daemon's stats right before and after its 1 MiB
+  // writes (after its open, so the spins of small requests stay outside).
+  const writer = [
+    'import mmap, os, signal, sys, time',
+    'pid, path = int(sys.argv[1]), sys.argv[2]',
+    'fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)',
+    'time.sleep(0.05)',
+    'os.kill(pid, signal.SIGUSR2); time.sleep(0.5)',
+    // Page-aligned, like dd's: with direct I/O (cache.files=off) an
+    // unaligned 1 MiB buffer spans 257 pages and goes as two WRITEs.
+    'buf = mmap.mmap(-1, 1 << 20)',
+    `for _ in range(${blocks}): os.write(fd, buf)`,
+    'os.kill(pid, signal.SIGUSR2); time.sleep(0.5)',
+    'os.close(fd)',
+  ].join('\n');
+  const w = await run('python3', ['-c', writer, String(m.pid), m.path('big')], { timeoutMs: 120_000 });
+  t.is(w.code, 0, w.stderr);
+  t.true(await waitFor(() => statsReports(m.log()).length >= 2, 10_000), m.log());
+  const [before, after] = statsReports(m.log()).slice(-2) as [ReturnType<typeof statsReports>[0], ReturnType<typeof statsReports>[0]];
+  const writes = (after.requests.get('WRITE') ?? 0) - (before.requests.get('WRITE') ?? 0);
+  t.is(writes, blocks, 'one WRITE per block');
+  // Each write may also bring a small request first (the kernel asks for
+  // security.capability before it lets a write keep suid bits); a spin after
+  // that one is right: the WRITE follows at once.
+  const small = total(after.requests) - total(before.requests) - writes;
+  const spins = after.spins - before.spins;
+  t.log(`during ${writes} 1 MiB WRITEs and ${small} other requests: ${spins} spins`);
+  // A 1 ms spin after each WRITE would add ~${blocks} (the next request comes well within 1 ms).
+  t.true(spins <= small + 5, 'no spin after a big WRITE');
+
+  // Small requests one after another: the spin is still there, and catches them.
+  const stats = `import os\nfor k in range(500): os.stat('${m.path('big')}')`;
+  const r = await run('python3', ['-c', stats], { timeoutMs: 120_000 });
+  t.is(r.code, 0, r.stderr);
+  process.kill(m.pid, 'SIGUSR2');
+  t.true(await waitFor(() => statsReports(m.log()).length >= 3, 10_000), m.log());
+  const last = statsReports(m.log()).at(-1)!;
+  t.log(`during 500 stats: ${last.spins - after.spins} spins, ${last.caught - after.caught} ended by a request`);
+  t.true(last.spins - after.spins >= 250, 'small requests are followed by a spin');
+  t.true(last.caught - after.caught >= 250, 'and the next stat ends it');
 });
