@@ -42,8 +42,46 @@ export interface Mounted {
   unmount(): Promise<void>;
 }
 
+/**
+ * A fresh directory under the temp dir, removed when the test process exits
+ * (most tests never remove their branches themselves, and hundreds of runs
+ * filled /tmp with them).
+ */
 export function makeTempDir(prefix = 'braidfs-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (madeDirs.length === 0) process.on('exit', removeMadeDirs);
+  madeDirs.push(dir);
+  return dir;
+}
+
+const madeDirs: string[] = [];
+
+/**
+ * Removes what makeTempDir made, except a directory with a mount at or below
+ * it: a mount teardown failed to remove is reported by the next run's
+ * stale-mount sweep, and a recursive delete must not walk into (or through)
+ * a live or hung FUSE mount.
+ */
+function removeMadeDirs(): void {
+  const mounts = mountpoints();
+  for (const dir of madeDirs.reverse()) {
+    if (mounts.some((mp) => mp === dir || mp.startsWith(`${dir}/`))) continue;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // e.g. a file a test left immutable: leave the rest, never fail the run
+    }
+  }
+}
+
+/** Every mountpoint this process sees (/proc/self/mountinfo, octal escapes decoded). */
+function mountpoints(): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp) out.push(mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return out;
 }
 
 /** True when `dir` is a mountpoint of type fuse.braidfs (or any fuse when `anyFuse`). */

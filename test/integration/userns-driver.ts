@@ -7,7 +7,7 @@
 // driver exits (and, as the driver is PID 1 of its pid namespace, the kernel
 // kills everything left in it when the driver dies).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { braidfsBin, isMounted } from '../helpers/mount.js';
@@ -99,6 +99,7 @@ async function main(): Promise<UsernsResult> {
       await Promise.race([exited, sleep(3000)]);
     }
     if (isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
+    if (!isMounted(mnt)) for (const d of [mnt, plain]) rmSync(d, { recursive: true, force: true });
     res.daemonExit = alive() ? null : { code: child.exitCode, signal: child.signalCode };
     res.log = log;
   }
