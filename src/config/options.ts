@@ -506,7 +506,7 @@ export const optionTable: readonly OptionSpec[] = [
   {
     names: ['poll-spin'],
     value: 'MICROSECONDS',
-    doc: 'after answering a request, keep reading /dev/fuse this long for the next before going back to sleep (0 to 1000; 0: never). A program that makes one request after another (stat, du, 4 KiB random reads) then finds the daemon awake: no sleep and wake-up of the daemon per request, up to 1.7x faster on a VM, for at most this much CPU after each burst. Ignored on a single CPU and with reader=thread',
+    doc: 'after answering a request, keep reading /dev/fuse this long for the next before going back to sleep (0 to 1000; 0: never). A program that makes one request after another (stat, du, 4 KiB random reads) then finds the daemon awake: no sleep and wake-up of the daemon per request, up to 1.7x faster on a VM, for at most this much CPU after each burst. Not after a big WRITE, whose writer needs longer to send the next. Ignored on a single CPU and with reader=thread',
     kind: 'option',
     runtime: false,
     example: '50',
