@@ -14,7 +14,7 @@ import { repoRoot } from '../helpers/mount.js';
 import { machineInfo, RATIO_NOTE, Results, table, type MachineInfo } from './report.js';
 import { makeScratchExt4, safeRemove } from './sys.js';
 import { available, OVERLAY_TARGETS, overlayCommand, POOL_TARGETS, poolCommand, setLogDir, shutdown, snapshotBraidfs, type Target } from './targets.js';
-import { FULL_SIZES, human, QUICK_SIZES, WORKLOADS, type Ctx, type Sizes } from './workloads.js';
+import { FULL_SIZES, human, QUICK_SIZES, seqReps, WORKLOADS, type Ctx, type Sizes } from './workloads.js';
 
 const HELP = `usage: node dist/test/bench/run.js [options]
 
@@ -244,7 +244,8 @@ async function main(): Promise<number> {
   }
   save(true);
 
-  const header = `braidfs bench: median of ${reps} rep${reps > 1 ? 's' : ''}; ${RATIO_NOTE}`;
+  const seq = seqReps(reps);
+  const header = `braidfs bench: median of ${reps} rep${reps > 1 ? 's' : ''}${seq !== reps ? ` (${seq} for seq)` : ''}; ${RATIO_NOTE}`;
   const parts = [header, table(results, 'pool', pool), table(results, 'overlay', overlay)].filter((s) => s !== '');
   process.stdout.write(`\n${parts.join('\n\n')}\n`);
   if (results.errors.length > 0) {
