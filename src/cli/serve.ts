@@ -18,6 +18,7 @@ import { native } from '../native/index.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
 import { MemoryReturner } from '../sys/heap.js';
+import { mountDevice, pathDevice, setReadahead, type ReadaheadTarget } from '../sys/readahead.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
 import { inlineSyscalls, isSlow, markSlow, setSyscallMode } from '../sys/fs.js';
@@ -105,6 +106,28 @@ async function invalidateAll(session: Session, ctx: OpContext, log: Logger): Pro
     if ((await session.invalInode(node.id, 0, 0)) === 0) inodes++;
   }
   log.info(`SIGUSR1: invalidated ${entries} cached names and ${inodes} cached inodes`);
+}
+
+/**
+ * readahead=KIB: on the mount's device and each branch's, once; what failed
+ * is logged, and the mount goes on. Called after the INIT reply, from which
+ * the kernel sets the mount's readahead (so a setting made earlier is lost).
+ */
+function applyReadahead(kib: number, mountpoint: string, branches: BranchSet, log: Logger): void {
+  const targets: ReadaheadTarget[] = [{ what: 'the mount', dev: mountDevice(mountpoint) }];
+  for (const b of branches.branches) {
+    let dev: string | undefined;
+    try {
+      dev = pathDevice(b.root);
+    } catch {
+      dev = undefined;
+    }
+    targets.push({ what: b.root, dev });
+  }
+  const results = setReadahead(targets, kib);
+  const set = results.flatMap((r) => (r.ok ? [`${r.what} (${r.bdi})`] : []));
+  if (set.length) log.info(`readahead ${kib} KiB on ${set.join(', ')}`);
+  for (const r of results) if (!r.ok) log.warn(`readahead: not set for ${r.what}: ${r.why}`);
 }
 
 /** The pool the ops serve, from one config snapshot: branches (reused when unchanged), policies, options. */
@@ -302,6 +325,8 @@ export async function serve(initial: Config, log: Logger, onReady: () => void): 
       onInit: (n) => {
         ctx.cache = { ...ctx.cache, writeback: n.has('WRITEBACK_CACHE') };
         if (config.passthroughIo !== 'off' && !n.passthrough) passthrough.disable(passthroughMissing(config, n.has('WRITEBACK_CACHE')));
+        // After the INIT reply: the kernel sets the mount's readahead from it.
+        if (config.readaheadKiB > 0) applyReadahead(config.readaheadKiB, mountpoint, branches, log);
         onReady();
       },
     },

@@ -102,7 +102,6 @@ export const compatOptions: readonly OptionSpec[] = [
   ignoredInt(['process-thread-queue-depth'], false),
   ignoredBool(['proxy-ioprio'], true),
   ignoredInt(['read-thread-count', 'threads'], false),
-  ignoredInt(['readahead'], true, 0, Number.MAX_SAFE_INTEGER),
   ignoredInt(['scheduling-priority'], false, -20, 19),
   ignoredBool(['symlinkify'], true),
   ignoredInt(['symlinkify-timeout'], true, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),

@@ -111,6 +111,8 @@ export interface Config {
   reader: 'loop' | 'thread';
   /** Microseconds the event-loop reader keeps reading /dev/fuse after a burst of requests before it sleeps (0: never). */
   pollSpinUs: number;
+  /** KiB of readahead set at mount on the mount's and the branches' backing devices (0: leave the kernel's). */
+  readaheadKiB: number;
   maxWrite: number;
   // --- the mount
   allowOther: boolean;
@@ -166,6 +168,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   syscalls: 'auto',
   reader: 'loop',
   pollSpinUs: 50,
+  readaheadKiB: 0,
   maxWrite: 1024 * 1024,
   allowOther: true,
   readOnly: false,
@@ -512,6 +515,16 @@ export const optionTable: readonly OptionSpec[] = [
     example: '50',
     apply: (c, v, n) => (c.pollSpinUs = integer(n, v, 0, 1000)),
     format: (c) => String(c.pollSpinUs),
+  },
+  {
+    names: ['readahead'],
+    value: 'KIB',
+    doc: "readahead in KiB, set at mount on the mount's own backing device and on each branch's (mergerfs's option; 0: leave the kernel's, 128 KiB by default). Without passthrough a sequential read then arrives in READs of up to this size (capped at 1 MiB, the largest READ), fewer and cheaper. Set through /sys/class/bdi, so root only; a device that has none (tmpfs) is skipped with a log line",
+    kind: 'option',
+    runtime: false,
+    example: '1024',
+    apply: (c, v, n) => (c.readaheadKiB = integer(n, v, 0, 2 ** 31 - 1)),
+    format: (c) => String(c.readaheadKiB),
   },
   // The mount.
   flagOption(['allow_other'], 'allowOther', 'let every user use the mount (takes effect only when braidfs runs as root)', false, ''),

@@ -106,6 +106,7 @@ test('the defaults', (t) => {
     syscalls: 'auto',
     reader: 'loop',
     pollSpinUs: 50,
+    readaheadKiB: 0,
     ignored: [],
     passthroughIo: 'rw',
     cacheEntry: 1,
