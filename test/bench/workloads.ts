@@ -227,12 +227,11 @@ const seq: Workload = {
 };
 
 /**
- * Reps of the sequential workload: at least 5 in a full run. This VM returns
- * freed memory to its host (page_reporting_order=11 on the kernel command
- * line), and whichever target next writes 2 GiB into fresh page cache may
- * pay the host's page faults for it: between reps the same write ran at 0.6
- * to 3.3 GB/s on the plain directory and 0.3 to 1.3 GB/s through each daemon.
- * Five reps, rotated, put each target after each other one.
+ * Reps of the sequential workload: at least 5 in a full run. On this VM the
+ * data path's copies are bimodal: between reps the same 2 GiB write ran at
+ * 0.7 to 1.9 GB/s on the plain directory, and a daemon took 0.6 s or 3 s of
+ * CPU for the same cached read (test/bench/README.md). Five reps, rotated,
+ * put each target after each other one.
  */
 export function seqReps(reps: number): number {
   return reps >= 3 ? Math.max(reps, 5) : reps;
