@@ -70,6 +70,9 @@ test('readahead=1024: set on the mount and on a branch disk, a tmpfs branch skip
 
   const tuned = await mountBraidfs({ source: `${join(disk, 'b')}:${mem}`, options: [...common, 'readahead=1024'] });
   mounts.push(tuned);
+  // The daemon sets it after the INIT reply, which may come after the mount
+  // shows up; it logs once done.
+  t.true(await waitFor(() => /readahead 1024 KiB on the mount/.test(tuned.log()), 10_000), tuned.log());
   t.is(readaheadOf(deviceOf(tuned.mountpoint)), 1024, "the mount's own readahead");
   t.is(readaheadOf(diskDev), 1024, "the branch disk's readahead");
   t.true(await waitFor(() => /readahead: not set for .*braidfs-ra-mem-.*no readahead/.test(tuned.log()), 5000), tuned.log());
