@@ -18,6 +18,7 @@ import { native } from '../native/index.js';
 import { forget, makeHandlers } from '../ops/index.js';
 import { NO_NOTICES, type OpContext } from '../ops/context.js';
 import { MemoryReturner } from '../sys/heap.js';
+import { mountEntries } from '../sys/mountinfo.js';
 import { mountDevice, pathDevice, setReadahead, type ReadaheadTarget } from '../sys/readahead.js';
 import { Errno, FsError, errnoName } from '../sys/errno.js';
 import type { Logger } from '../sys/log.js';
@@ -88,12 +89,8 @@ function checkNotMounted(mountpoint: string): void {
   } catch {
     return;
   }
-  for (const line of info.split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-');
-    const mp = f[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    const type = f[sep + 1] ?? '';
-    if (sep > 0 && mp === mountpoint && type.startsWith('fuse')) throw new UsageError(`mountpoint '${mountpoint}' is busy: a ${type} filesystem is mounted there already (umount it first)`);
+  for (const e of mountEntries(info)) {
+    if (e.mountpoint === mountpoint && e.fstype.startsWith('fuse')) throw new UsageError(`mountpoint '${mountpoint}' is busy: a ${e.fstype} filesystem is mounted there already (umount it first)`);
   }
 }
 

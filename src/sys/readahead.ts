@@ -5,10 +5,10 @@
 // most max_write), so its default (128 KiB) costs several requests per MiB.
 //
 // The mount's own device is read from /proc/self/mountinfo, never by stat of
-// the mountpoint: that would be a FUSE request to this very daemon, which is
-// not serving yet.
+// the mountpoint (see mountinfo.ts).
 import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mountEntries } from './mountinfo.js';
 
 export interface ReadaheadTarget {
   /** What to call it in the log: "the mount" or a branch path. */
@@ -17,15 +17,9 @@ export interface ReadaheadTarget {
   dev: string | undefined;
 }
 
-/** MAJ:MIN of the filesystem mounted last at `mountpoint` (field 3 of mountinfo). */
+/** MAJ:MIN of the filesystem mounted last (on top) at `mountpoint`. */
 export function mountDevice(mountpoint: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string | undefined {
-  let found: string | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const f = line.split(' ');
-    const mp = f[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (mp === mountpoint) found = f[2];
-  }
-  return found;
+  return mountEntries(mountinfo).filter((e) => e.mountpoint === mountpoint).at(-1)?.dev;
 }
 
 /** MAJ:MIN of the device `path` lives on (Linux's dev_t encoding). */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
+import { mountsUnder } from './procs.js';
 
 export const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 export const braidfsBin = join(repoRoot, 'bin', 'braidfs');
@@ -63,25 +64,14 @@ const madeDirs: string[] = [];
  * a live or hung FUSE mount.
  */
 function removeMadeDirs(): void {
-  const mounts = mountpoints();
   for (const dir of madeDirs.reverse()) {
-    if (mounts.some((mp) => mp === dir || mp.startsWith(`${dir}/`))) continue;
+    if (mountsUnder(dir).length > 0) continue;
     try {
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // e.g. a file a test left immutable: leave the rest, never fail the run
     }
   }
-}
-
-/** Every mountpoint this process sees (/proc/self/mountinfo, octal escapes decoded). */
-function mountpoints(): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const mp = line.split(' ')[4];
-    if (mp) out.push(mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-  }
-  return out;
 }
 
 /** True when `dir` is a mountpoint of type fuse.braidfs (or any fuse when `anyFuse`). */

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { withMount, type Mounted } from '../helpers/mount.js';
-import { run, sleep, waitFor } from './util.js';
+import { countsOfStatsLine, run, sleep, waitFor } from './util.js';
 
 const STATS = 3000;
 
@@ -57,7 +57,7 @@ test('poll-spin=1000 (1 ms): the daemon mostly stays awake between one caller\'s
 function statsReports(log: string): Array<{ requests: Map<string, number>; spins: number; caught: number }> {
   const re = /stats: requests \(count\/mean service time\)([^\n]*)\n[\s\S]*?poll-spin: (\d+) spins, (\d+) ended by a request/g;
   return [...log.matchAll(re)].map((x) => ({
-    requests: new Map([...x[1]!.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((y) => [y[1]!, Number(y[2])])),
+    requests: countsOfStatsLine(x[1]!),
     spins: Number(x[2]),
     caught: Number(x[3]),
   }));

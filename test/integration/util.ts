@@ -159,7 +159,11 @@ export async function requestCounts(m: { pid: number; log(): string }): Promise<
   // The whole line: stderr may arrive in pieces.
   const whole = /stats: requests[^\n]*\n/;
   await waitFor(() => whole.test(m.log().slice(before)), 5000);
-  const line = whole.exec(m.log().slice(before))?.[0] ?? '';
+  return countsOfStatsLine(whole.exec(m.log().slice(before))?.[0] ?? '');
+}
+
+/** The per-opcode counts of a "stats: requests" line (OP=count/mean). */
+export function countsOfStatsLine(line: string): Map<string, number> {
   return new Map([...line.matchAll(/([A-Z_0-9]+)=(\d+)\//g)].map((x) => [x[1]!, Number(x[2])]));
 }
 
